@@ -126,10 +126,7 @@ impl StreamTranslator for GuardedTranslator {
 
     fn meta(&self) -> ResponseMeta {
         let inner = &*self.inner;
-        match catch_unwind(AssertUnwindSafe(|| inner.meta())) {
-            Ok(meta) => meta,
-            Err(_) => ResponseMeta::default(),
-        }
+        catch_unwind(AssertUnwindSafe(|| inner.meta())).unwrap_or_default()
     }
 }
 

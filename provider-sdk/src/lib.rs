@@ -12,6 +12,9 @@
 pub mod abi;
 pub mod error;
 pub mod export;
+pub mod framing;
+pub mod json_edit;
+pub mod openai;
 
 pub use abi_stable;
 pub use export::{guard, provider_module, Provider, StreamTranslate};

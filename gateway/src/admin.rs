@@ -1,0 +1,146 @@
+//! The admin listener: read-only status of the running gateway.
+//!
+//! - `GET /status/routes`: each route's statistics, merged across the workers' route actors.
+//! - `GET /status/providers`: the loaded provider modules and the files that were skipped.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use actix_web::{web, App, HttpResponse, HttpServer};
+use serde::Serialize;
+
+use crate::errors::GatewayError;
+use crate::route_actor::ReadStats;
+use crate::runtime::Runtime;
+use crate::server::ActorDirectory;
+use crate::stats::{ErrorCounts, LatencySummary, RouteStats};
+
+pub struct AdminState {
+    pub runtime: Arc<Runtime>,
+    pub directory: Arc<ActorDirectory>,
+    pub providers: Vec<ProviderStatus>,
+    pub skipped: Vec<SkippedStatus>,
+}
+
+#[derive(Serialize, Clone)]
+pub struct ProviderStatus {
+    pub name: String,
+    pub sdk_version: String,
+    pub route_types: Vec<&'static str>,
+    pub default_auth: String,
+    pub file: String,
+}
+
+#[derive(Serialize, Clone)]
+pub struct SkippedStatus {
+    pub file: String,
+    pub reason: String,
+}
+
+#[derive(Serialize)]
+struct RouteStatus<'a> {
+    name: &'a str,
+    service: &'a str,
+    provider: Option<&'a str>,
+    route_type: Option<&'static str>,
+    requests: u64,
+    responses: ResponseCounts,
+    errors: ErrorCounts,
+    tokens: TokenCounts,
+    cost: f64,
+    latency_ms: LatencySummary,
+    ttft_ms: LatencySummary,
+}
+
+#[derive(Serialize)]
+struct ResponseCounts {
+    #[serde(rename = "2xx")]
+    ok: u64,
+    #[serde(rename = "4xx")]
+    client_error: u64,
+    #[serde(rename = "5xx")]
+    server_error: u64,
+}
+
+#[derive(Serialize)]
+struct TokenCounts {
+    prompt: u64,
+    completion: u64,
+    total: u64,
+}
+
+async fn merged_stats(state: &AdminState) -> Vec<RouteStats> {
+    let mut merged = vec![RouteStats::default(); state.runtime.routes.len()];
+    for worker in state.directory.snapshot() {
+        for (index, actor) in worker.iter().enumerate() {
+            if let (Ok(stats), Some(total)) = (actor.send(ReadStats).await, merged.get_mut(index)) {
+                total.merge(&stats);
+            }
+        }
+    }
+    merged
+}
+
+async fn status_routes(state: web::Data<AdminState>) -> HttpResponse {
+    let merged = merged_stats(&state).await;
+    let routes: Vec<RouteStatus<'_>> = state
+        .runtime
+        .routes
+        .iter()
+        .zip(merged.iter())
+        .map(|(route, s)| RouteStatus {
+            name: &route.name,
+            service: &route.service_name,
+            provider: route
+                .ai
+                .as_ref()
+                .map(|ai| ai.config.model.provider.as_str()),
+            route_type: route.ai.as_ref().map(|ai| ai.config.route_type.as_str()),
+            requests: s.requests,
+            responses: ResponseCounts {
+                ok: s.responses_2xx,
+                client_error: s.responses_4xx,
+                server_error: s.responses_5xx,
+            },
+            errors: s.errors,
+            tokens: TokenCounts {
+                prompt: s.prompt_tokens,
+                completion: s.completion_tokens,
+                total: s.total_tokens,
+            },
+            cost: s.cost,
+            latency_ms: s.latency.summary_ms(),
+            ttft_ms: s.ttft.summary_ms(),
+        })
+        .collect();
+    HttpResponse::Ok().json(serde_json::json!({ "routes": routes }))
+}
+
+async fn status_providers(state: web::Data<AdminState>) -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({
+        "providers": state.providers,
+        "skipped": state.skipped,
+    }))
+}
+
+async fn not_found() -> Result<HttpResponse, GatewayError> {
+    Err(GatewayError::no_route())
+}
+
+pub fn bind_admin(
+    state: AdminState,
+    listen: SocketAddr,
+) -> std::io::Result<(actix_web::dev::Server, Vec<SocketAddr>)> {
+    let state = web::Data::new(state);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .route("/status/routes", web::get().to(status_routes))
+            .route("/status/providers", web::get().to(status_providers))
+            .default_service(web::to(not_found))
+    })
+    .workers(1)
+    .bind(listen)?;
+    let addrs = server.addrs();
+    Ok((server.run(), addrs))
+}

@@ -1,0 +1,23 @@
+//! The ai-gateway: an OpenAI-shaped API in front of many LLM providers, configured with Kong's
+//! decK format and extended by provider modules loaded at start-up.
+
+pub mod accounting;
+pub mod admin;
+pub mod auth;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod errors;
+pub mod logging;
+pub mod modules;
+pub mod plan;
+pub mod provider;
+pub mod proxy;
+pub mod route_actor;
+pub mod router;
+pub mod runtime;
+pub mod server;
+pub mod stats;
+pub mod stream;
+pub mod template;
+pub mod upstream;

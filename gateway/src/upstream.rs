@@ -1,0 +1,106 @@
+//! Upstream HTTP I/O: one awc client per service on each worker (a client is not `Send`, and a
+//! per-service client gives each service its own keep-alive pool and connect timeout), TLS by
+//! rustls with the ring provider, and the mapping of transport failures to 502 and 504.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use awc::error::{ConnectError, PayloadError, SendRequestError};
+
+use crate::config::Service;
+use crate::errors::GatewayError;
+
+/// Upstream connections a worker may hold open per service. awc's default of 100 caps
+/// concurrency below what one worker serves under load.
+const CONNECTIONS_PER_SERVICE: usize = 4096;
+
+/// Installs ring as rustls' process-wide crypto provider. Must run once before any TLS client is
+/// built; a second call is harmless.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+fn tls_config() -> Arc<rustls::ClientConfig> {
+    let roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    let mut config = rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Arc::new(config)
+}
+
+pub fn client_for(service: &Service) -> awc::Client {
+    let connector = awc::Connector::new()
+        .rustls_0_23(tls_config())
+        .timeout(service.connect_timeout)
+        .limit(CONNECTIONS_PER_SERVICE)
+        .conn_keep_alive(Duration::from_secs(60));
+    awc::Client::builder()
+        .connector(connector)
+        .disable_redirects()
+        .no_default_headers()
+        .timeout(service.read_timeout)
+        .finish()
+}
+
+/// Classifies a failure to get a response head from the upstream.
+pub fn send_error(e: SendRequestError, host: &str) -> GatewayError {
+    match e {
+        SendRequestError::Timeout | SendRequestError::Connect(ConnectError::Timeout) => {
+            GatewayError::timeout(format!("upstream {host} did not answer in time"))
+        }
+        SendRequestError::Url(e) => GatewayError::internal(format!(
+            "invalid upstream URL built by the provider module: {e}"
+        )),
+        other => GatewayError::unreachable(format!("upstream {host} is unreachable: {other}")),
+    }
+}
+
+/// Classifies a failure while reading the upstream's body.
+pub fn payload_error(e: PayloadError, host: &str) -> GatewayError {
+    match &e {
+        PayloadError::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => {
+            GatewayError::timeout(format!("upstream {host} stopped sending in time"))
+        }
+        PayloadError::Overflow => GatewayError::unreachable(format!(
+            "upstream {host} sent a response body that is too large"
+        )),
+        _ => GatewayError::unreachable(format!("upstream {host} broke off its response: {e}")),
+    }
+}
+
+/// The host (and port) of a URL, for messages. Never includes user info or the query, which may
+/// hold credentials.
+pub fn host_of(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    authority.rsplit('@').next().unwrap_or(authority)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_of_drops_credentials_path_and_query() {
+        assert_eq!(
+            host_of("https://user:pw@api.x.com:8443/v1?key=s"),
+            "api.x.com:8443"
+        );
+        assert_eq!(host_of("http://127.0.0.1:9/a"), "127.0.0.1:9");
+    }
+
+    #[test]
+    fn timeouts_are_504_and_refusals_502() {
+        assert_eq!(
+            send_error(SendRequestError::Timeout, "h").status.as_u16(),
+            504
+        );
+        let refused = SendRequestError::Connect(ConnectError::Io(std::io::Error::from(
+            std::io::ErrorKind::ConnectionRefused,
+        )));
+        assert_eq!(send_error(refused, "h").status.as_u16(), 502);
+    }
+}
