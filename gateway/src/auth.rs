@@ -12,6 +12,29 @@ use provider_sdk::json_edit::ObjectEdit;
 use crate::config::{AuthConfig, ParamLocation};
 use crate::errors::GatewayError;
 
+/// Headers that carry a credential in the APIs the gateway fronts.
+const CREDENTIAL_HEADERS: &[&str] = &[
+    "authorization",
+    "x-api-key",
+    "api-key",
+    "x-goog-api-key",
+];
+
+/// Whether a client header must not go upstream because the route brings its own credential.
+///
+/// Kong forwards every client header. We do not when the route configures a credential: the
+/// client's key is meant for the gateway (an OpenAI SDK always sends `Authorization`), and sending
+/// it on would hand it to the provider and may make the provider reject the configured one. The
+/// configured header itself still follows `allow_override`. Routes with no configured credential
+/// forward the client's (bring your own key).
+pub fn withholds_client_header(auth: &AuthConfig, name: &str) -> bool {
+    let configures_credential = auth.header_name.is_some()
+        || auth.param_name.is_some()
+        || auth.aws_access_key_id.is_some()
+        || auth.gcp_use_service_account;
+    configures_credential && CREDENTIAL_HEADERS.contains(&name)
+}
+
 /// Sets the configured auth header on `upstream` unless the client's own may stand.
 pub fn apply_header(
     auth: &AuthConfig,
@@ -123,6 +146,16 @@ mod tests {
         let mut up = HeaderMap::new();
         apply_header(&a, &client, &mut up).unwrap();
         assert_eq!(up.get("authorization").unwrap(), "Bearer client");
+    }
+
+    #[test]
+    fn client_credentials_are_withheld_only_when_the_route_has_its_own() {
+        let mut a = auth();
+        assert!(!withholds_client_header(&a, "authorization"));
+        a.param_name = Some("key".into());
+        assert!(withholds_client_header(&a, "authorization"));
+        assert!(withholds_client_header(&a, "x-api-key"));
+        assert!(!withholds_client_header(&a, "openai-organization"));
     }
 
     #[test]

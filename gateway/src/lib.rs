@@ -10,6 +10,7 @@ pub mod config;
 pub mod errors;
 pub mod logging;
 pub mod modules;
+pub mod passthrough;
 pub mod plan;
 pub mod provider;
 pub mod proxy;

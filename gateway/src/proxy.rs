@@ -28,7 +28,7 @@ const MAX_UPSTREAM_BODY: usize = 64 * 1024 * 1024;
 
 /// Headers that describe one connection, not the message (RFC 9110 §7.6.1), plus those the
 /// gateway sets itself for the next hop.
-const NOT_FORWARDED_UPSTREAM: &[&str] = &[
+pub(crate) const NOT_FORWARDED_UPSTREAM: &[&str] = &[
     "connection",
     "keep-alive",
     "proxy-authenticate",
@@ -192,10 +192,16 @@ async fn proxy(
     started: Instant,
 ) -> Result<HttpResponse, GatewayError> {
     let Some(ai) = &route.ai else {
-        return Err(GatewayError::unreachable(format!(
-            "route '{}' has no ai-proxy plugin, and plain proxying is not supported",
-            route.name
-        )));
+        return crate::passthrough::forward(
+            req,
+            payload,
+            &worker.clients[route.service],
+            &worker.runtime.services[route.service],
+            found,
+            actor,
+            started,
+        )
+        .await;
     };
     let route_type = ai.config.route_type;
     let preserve = route_type == RouteType::PRESERVE;
@@ -249,7 +255,10 @@ async fn proxy(
     {
         let headers = request.headers_mut();
         for (k, v) in req.headers() {
-            if !NOT_FORWARDED_UPSTREAM.contains(&k.as_str()) {
+            let name = k.as_str();
+            if !NOT_FORWARDED_UPSTREAM.contains(&name)
+                && !crate::auth::withholds_client_header(&ai.config.auth, name)
+            {
                 headers.append(k.clone(), v.clone());
             }
         }
@@ -268,7 +277,15 @@ async fn proxy(
     let status = response.status();
     let accounting = Accounting::new(actor.clone(), started, plan.costs);
 
-    if plan.stream && status.is_success() && !preserve {
+    // A preserved call streams when the upstream says so: its body is the client's business, so
+    // the plan cannot know beforehand.
+    let streamed = status.is_success()
+        && if preserve {
+            is_event_stream(response.headers())
+        } else {
+            plan.stream
+        };
+    if streamed {
         let translator = ai
             .provider
             .new_stream_translator(
@@ -340,7 +357,14 @@ async fn proxy(
     Ok(client_response.body(body))
 }
 
-fn copy_response_headers(from: &HeaderMap, to: &mut actix_web::HttpResponseBuilder) {
+fn is_event_stream(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("text/event-stream"))
+}
+
+pub(crate) fn copy_response_headers(from: &HeaderMap, to: &mut actix_web::HttpResponseBuilder) {
     for (k, v) in from {
         if !NOT_FORWARDED_DOWNSTREAM.contains(&k.as_str()) {
             to.append_header((k.clone(), v.clone()));
