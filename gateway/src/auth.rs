@@ -13,12 +13,7 @@ use crate::config::{AuthConfig, ParamLocation};
 use crate::errors::GatewayError;
 
 /// Headers that carry a credential in the APIs the gateway fronts.
-const CREDENTIAL_HEADERS: &[&str] = &[
-    "authorization",
-    "x-api-key",
-    "api-key",
-    "x-goog-api-key",
-];
+const CREDENTIAL_HEADERS: &[&str] = &["authorization", "x-api-key", "api-key", "x-goog-api-key"];
 
 /// Whether a client header must not go upstream because the route brings its own credential.
 ///

@@ -1,6 +1,8 @@
 //! Logs go to stderr, so that stdout stays for the command's own output (the ready line of
 //! `serve`, the listings of `check` and `providers`).
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 
 pub fn init(filter: &str) {
@@ -8,5 +10,6 @@ pub fn init(filter: &str) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .try_init();
 }

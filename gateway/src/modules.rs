@@ -40,6 +40,9 @@ impl ModuleRegistry {
     /// Loads every `.so` file in `dir` (not recursively), in file-name order so that which of two
     /// same-named modules wins does not depend on the file system's listing order.
     pub fn load_dir(dir: &Path) -> Result<ModuleRegistry, String> {
+        // Absolute, so that every path the gateway reports can be acted on from anywhere.
+        let dir = &std::path::absolute(dir)
+            .map_err(|e| format!("cannot resolve providers directory {}: {e}", dir.display()))?;
         let entries = std::fs::read_dir(dir)
             .map_err(|e| format!("cannot read providers directory {}: {e}", dir.display()))?;
         let mut files: Vec<PathBuf> = entries
@@ -164,19 +167,7 @@ fn one_line_reason(err: &LibraryError) -> String {
         ),
     };
     let (variant, text) = detail;
-    let interesting: Vec<&str> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| {
-            let lower = l.to_ascii_lowercase();
-            lower.starts_with("expected") || lower.starts_with("found") || lower.contains("error")
-        })
-        .collect();
-    let summary = if interesting.is_empty() {
-        text.split_whitespace().collect::<Vec<_>>().join(" ")
-    } else {
-        interesting.join(" | ")
-    };
+    let summary = summarize_layout_error(&text);
     let mut line = format!("{variant}: {summary}");
     if line.len() > 400 {
         let mut cut = 400;
@@ -187,4 +178,73 @@ fn one_line_reason(err: &LibraryError) -> String {
         line.push('…');
     }
     line
+}
+
+fn indent_of(line: &str) -> usize {
+    line.len() - line.trim_start().len()
+}
+
+/// Picks the `Error:` lines of an abi_stable layout report, each with the `Expected:` and
+/// `Found:` values that follow it (on the lines below their label, indented deeper), e.g.
+/// `mismatched package; expected provider-sdk; found my-module`.
+fn summarize_layout_error(text: &str) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut lines = text.lines().peekable();
+    while let Some(line) = lines.next() {
+        let trimmed = line.trim();
+        if let Some(rest) = trimmed.strip_prefix("Error:") {
+            parts.push(rest.trim().to_string());
+            continue;
+        }
+        for (label, name) in [("Expected:", "expected"), ("Found:", "found")] {
+            let Some(rest) = trimmed.strip_prefix(label) else {
+                continue;
+            };
+            let mut value = rest.trim().to_string();
+            let label_indent = indent_of(line);
+            while let Some(next) = lines.peek() {
+                if next.trim().is_empty() || indent_of(next) <= label_indent {
+                    break;
+                }
+                if !value.is_empty() {
+                    value.push(' ');
+                }
+                value.push_str(next.trim());
+                lines.next();
+            }
+            parts.push(format!("{name} {value}"));
+        }
+    }
+    if parts.is_empty() {
+        text.split_whitespace().collect::<Vec<_>>().join(" ")
+    } else {
+        parts.join("; ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layout_reports_shrink_to_the_error_and_its_expected_and_found_values() {
+        let report = [
+            "Compared <this>:",
+            "    --- Type Layout ---",
+            "    size:8 align:8",
+            "0 error(s).",
+            "1 error(s)inside:",
+            "    Error:mismatched package",
+            "    Expected:",
+            "        provider-sdk",
+            "    Found:",
+            "        my-module",
+        ]
+        .join("\n");
+        let report = report.as_str();
+        assert_eq!(
+            summarize_layout_error(report),
+            "mismatched package; expected provider-sdk; found my-module"
+        );
+    }
 }

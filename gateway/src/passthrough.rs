@@ -106,11 +106,17 @@ mod tests {
 
     #[test]
     fn service_path_and_request_path_join_as_kong_v0() {
-        assert_eq!(upstream_url(&service(None), "/a/b", ""), "http://backend:8080/a/b");
+        assert_eq!(
+            upstream_url(&service(None), "/a/b", ""),
+            "http://backend:8080/a/b"
+        );
         assert_eq!(
             upstream_url(&service(Some("/api/")), "/a", "x=1"),
             "http://backend:8080/api/a?x=1"
         );
-        assert_eq!(upstream_url(&service(Some("/api")), "/", ""), "http://backend:8080/api");
+        assert_eq!(
+            upstream_url(&service(Some("/api")), "/", ""),
+            "http://backend:8080/api"
+        );
     }
 }

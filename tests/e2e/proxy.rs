@@ -1,0 +1,399 @@
+//! Requests on each route type reach the OpenAI upstream as they should, and the answers reach
+//! the client: model rules, option precedence, the model header and the body size limit.
+
+use ai_gateway_tests::{
+    config::{merged, single_route},
+    gateway::Gateway,
+    http,
+    mock::{MockUpstream, Reply},
+    paths::{fixture, fixture_json},
+};
+use serde_json::json;
+
+use crate::{assert_error, chat_request, chat_response, openai, CONFIGURED_AUTH};
+
+#[test]
+fn chat_reaches_openai_with_the_configured_model_and_key() {
+    let upstream = MockUpstream::start();
+    upstream.always(Reply::json(200, chat_response()));
+    let gateway = Gateway::start(single_route(
+        "/chat",
+        openai(
+            "llm/v1/chat",
+            "gpt-3.5-turbo",
+            &upstream.url("/v1/chat/completions"),
+        ),
+    ));
+
+    let response = http::post(&gateway.url("/chat"))
+        .header("authorization", "Bearer sk-client")
+        .json(&chat_request())
+        .send();
+
+    assert_eq!(response.status, 200, "{}", response.text());
+    assert!(response
+        .header("content-type")
+        .is_some_and(|ct| ct.starts_with("application/json")));
+    assert_eq!(
+        response.json(),
+        serde_json::from_slice::<serde_json::Value>(&chat_response()).unwrap()
+    );
+    // The header names the resolved model, not the one the upstream says answered.
+    assert_eq!(
+        response.header("x-kong-llm-model"),
+        Some("openai/gpt-3.5-turbo")
+    );
+
+    let sent = upstream.only_request();
+    assert_eq!(sent.method, "POST");
+    assert_eq!(sent.path(), "/v1/chat/completions");
+    assert_eq!(sent.header_values("authorization"), vec![CONFIGURED_AUTH]);
+    assert!(sent
+        .header("content-type")
+        .is_some_and(|ct| ct.starts_with("application/json")));
+    let body = sent.json();
+    assert_eq!(body["model"], "gpt-3.5-turbo");
+    assert_eq!(body["messages"], chat_request()["messages"]);
+    assert_eq!(body["stream"], false);
+}
+
+#[test]
+fn a_chat_response_reaches_the_client_byte_for_byte() {
+    let upstream = MockUpstream::start();
+    upstream.always(Reply::json(200, chat_response()));
+    let gateway = Gateway::start(single_route(
+        "/chat",
+        openai(
+            "llm/v1/chat",
+            "gpt-3.5-turbo",
+            &upstream.url("/v1/chat/completions"),
+        ),
+    ));
+
+    let response = http::post(&gateway.url("/chat"))
+        .json(&chat_request())
+        .send();
+
+    assert_eq!(response.status, 200, "{}", response.text());
+    assert_eq!(response.text(), String::from_utf8(chat_response()).unwrap());
+}
+
+#[test]
+fn completions_pass_through() {
+    let upstream = MockUpstream::start();
+    let answer = fixture("openai/llm-v1-completions/responses/good.json");
+    upstream.always(Reply::json(200, answer.clone()));
+    let gateway = Gateway::start(single_route(
+        "/completions",
+        openai(
+            "llm/v1/completions",
+            "gpt-3.5-turbo-instruct",
+            &upstream.url("/v1/completions"),
+        ),
+    ));
+    let request = fixture_json("openai/llm-v1-completions/requests/good.json");
+
+    let response = http::post(&gateway.url("/completions"))
+        .json(&request)
+        .send();
+
+    assert_eq!(response.status, 200, "{}", response.text());
+    assert_eq!(
+        response.json(),
+        serde_json::from_slice::<serde_json::Value>(&answer).unwrap()
+    );
+    assert_eq!(
+        response.header("x-kong-llm-model"),
+        Some("openai/gpt-3.5-turbo-instruct")
+    );
+    let sent = upstream.only_request();
+    assert_eq!(sent.path(), "/v1/completions");
+    assert_eq!(sent.json()["prompt"], "What are you?");
+    assert_eq!(sent.json()["model"], "gpt-3.5-turbo-instruct");
+    assert_eq!(sent.header_values("authorization"), vec![CONFIGURED_AUTH]);
+}
+
+#[test]
+fn embeddings_pass_through() {
+    let upstream = MockUpstream::start();
+    let answer = fixture("openai/llm-v1-embeddings/responses/good.json");
+    upstream.always(Reply::json(200, answer.clone()));
+    let gateway = Gateway::start(single_route(
+        "/embeddings",
+        openai(
+            "llm/v1/embeddings",
+            "text-embedding-3-large",
+            &upstream.url("/v1/embeddings"),
+        ),
+    ));
+    let request = json!({ "input": "The food was delicious", "encoding_format": "float" });
+
+    let response = http::post(&gateway.url("/embeddings"))
+        .json(&request)
+        .send();
+
+    assert_eq!(response.status, 200, "{}", response.text());
+    assert_eq!(
+        response.json(),
+        serde_json::from_slice::<serde_json::Value>(&answer).unwrap()
+    );
+    let sent = upstream.only_request();
+    assert_eq!(sent.path(), "/v1/embeddings");
+    assert_eq!(
+        sent.json(),
+        json!({
+            "input": "The food was delicious",
+            "encoding_format": "float",
+            "model": "text-embedding-3-large",
+        })
+    );
+}
+
+/// A `preserve` route whose prefix `/v1` is stripped for routing but not for the upstream.
+fn preserve_route(upstream: &MockUpstream) -> serde_json::Value {
+    single_route(
+        "/v1",
+        json!({
+            "route_type": "preserve",
+            "auth": { "header_name": "Authorization", "header_value": CONFIGURED_AUTH },
+            "model": { "provider": "openai", "options": { "upstream_url": upstream.url("") } },
+        }),
+    )
+}
+
+#[test]
+fn preserve_sends_the_client_path_and_query_as_received_with_auth_applied() {
+    let upstream = MockUpstream::start();
+    let models = json!({ "object": "list", "data": [{ "id": "gpt-4o", "object": "model", "created": 1, "owned_by": "openai" }] });
+    upstream.always(Reply::json(200, models.to_string()));
+    let gateway = Gateway::start(preserve_route(&upstream));
+
+    let response = http::get(&gateway.url("/v1/models?limit=2&order=desc"))
+        .header("authorization", "Bearer sk-client")
+        .send();
+
+    assert_eq!(response.status, 200, "{}", response.text());
+    assert_eq!(response.json(), models);
+    let sent = upstream.only_request();
+    assert_eq!(sent.method, "GET");
+    assert_eq!(sent.target, "/v1/models?limit=2&order=desc");
+    assert_eq!(sent.header_values("authorization"), vec![CONFIGURED_AUTH]);
+    assert!(sent.body.is_empty());
+}
+
+#[test]
+fn preserve_forwards_the_body_bytes_unchanged() {
+    let upstream = MockUpstream::start();
+    let answer = fixture("openai/llm-v1-embeddings/responses/good.json");
+    upstream.always(Reply::json(200, answer.clone()));
+    let gateway = Gateway::start(preserve_route(&upstream));
+    // Odd spacing and key order that a re-serialization would change.
+    let body =
+        "{ \"input\" : \"The food was delicious\",\n  \"model\":\"text-embedding-ada-002\" }";
+
+    let response = http::post(&gateway.url("/v1/embeddings"))
+        .header("content-type", "application/json")
+        .body(body)
+        .send();
+
+    assert_eq!(response.status, 200, "{}", response.text());
+    assert_eq!(response.body, answer);
+    assert_eq!(
+        response.header("x-kong-llm-model"),
+        Some("openai/text-embedding-ada-002")
+    );
+    let sent = upstream.only_request();
+    assert_eq!(sent.method, "POST");
+    assert_eq!(sent.target, "/v1/embeddings");
+    assert_eq!(String::from_utf8_lossy(&sent.body), body);
+    assert_eq!(sent.header_values("authorization"), vec![CONFIGURED_AUTH]);
+}
+
+/// A chat route with no configured model.
+fn unnamed_model_route(upstream: &MockUpstream) -> serde_json::Value {
+    let config = openai(
+        "llm/v1/chat",
+        "unused",
+        &upstream.url("/v1/chat/completions"),
+    );
+    single_route(
+        "/chat",
+        merged(config, json!({ "model": { "name": null } })),
+    )
+}
+
+#[test]
+fn the_body_model_is_used_when_none_is_configured() {
+    let upstream = MockUpstream::start();
+    upstream.always(Reply::json(200, chat_response()));
+    let gateway = Gateway::start(unnamed_model_route(&upstream));
+    let request = merged(chat_request(), json!({ "model": "gpt-4o-mini" }));
+
+    let response = http::post(&gateway.url("/chat")).json(&request).send();
+
+    assert_eq!(response.status, 200, "{}", response.text());
+    assert_eq!(
+        response.header("x-kong-llm-model"),
+        Some("openai/gpt-4o-mini")
+    );
+    assert_eq!(upstream.only_request().json()["model"], "gpt-4o-mini");
+}
+
+#[test]
+fn a_body_model_that_differs_from_the_configured_one_is_refused() {
+    let upstream = MockUpstream::start();
+    upstream.always(Reply::json(200, chat_response()));
+    let gateway = Gateway::start(single_route(
+        "/chat",
+        openai(
+            "llm/v1/chat",
+            "gpt-3.5-turbo",
+            &upstream.url("/v1/chat/completions"),
+        ),
+    ));
+    let request = fixture_json("openai/llm-v1-chat/requests/good_own_model.json");
+
+    let response = http::post(&gateway.url("/chat")).json(&request).send();
+
+    let error = assert_error(&response, 400);
+    let message = error["message"].as_str().unwrap();
+    assert!(
+        message.contains("gpt-3.5-turbo"),
+        "the message should name the model the route allows: {message}"
+    );
+    assert!(upstream.requests().is_empty());
+}
+
+#[test]
+fn a_request_with_no_model_anywhere_is_refused() {
+    let upstream = MockUpstream::start();
+    upstream.always(Reply::json(200, chat_response()));
+    let gateway = Gateway::start(unnamed_model_route(&upstream));
+
+    let response = http::post(&gateway.url("/chat"))
+        .json(&chat_request())
+        .send();
+
+    let error = assert_error(&response, 400);
+    assert_eq!(
+        error["message"],
+        "model parameter not found in request, nor in gateway configuration"
+    );
+    assert!(upstream.requests().is_empty());
+}
+
+/// A chat route with every tuning option configured.
+fn tuned_route(upstream: &MockUpstream) -> serde_json::Value {
+    let config = openai(
+        "llm/v1/chat",
+        "gpt-4o",
+        &upstream.url("/v1/chat/completions"),
+    );
+    single_route(
+        "/chat",
+        merged(
+            config,
+            json!({ "model": { "options": {
+                "temperature": 0.5, "top_p": 0.9, "top_k": 40, "max_tokens": 256,
+            } } }),
+        ),
+    )
+}
+
+#[test]
+fn client_temperature_and_top_p_win_and_configured_max_tokens_overrides() {
+    let upstream = MockUpstream::start();
+    upstream.always(Reply::json(200, chat_response()));
+    let gateway = Gateway::start(tuned_route(&upstream));
+    let request = merged(
+        chat_request(),
+        json!({ "temperature": 1.25, "top_p": 0.25, "max_tokens": 4000 }),
+    );
+
+    let response = http::post(&gateway.url("/chat")).json(&request).send();
+
+    assert_eq!(response.status, 200, "{}", response.text());
+    let sent = upstream.only_request().json();
+    assert_eq!(sent["temperature"], 1.25);
+    assert_eq!(sent["top_p"], 0.25);
+    assert_eq!(sent["max_tokens"], 256);
+    assert!(sent.get("top_k").is_none(), "OpenAI has no top_k: {sent}");
+}
+
+#[test]
+fn configured_options_fill_in_what_the_client_left_out_without_top_k() {
+    let upstream = MockUpstream::start();
+    upstream.always(Reply::json(200, chat_response()));
+    let gateway = Gateway::start(tuned_route(&upstream));
+
+    let response = http::post(&gateway.url("/chat"))
+        .json(&chat_request())
+        .send();
+
+    assert_eq!(response.status, 200, "{}", response.text());
+    let sent = upstream.only_request().json();
+    assert_eq!(sent["temperature"], 0.5);
+    assert_eq!(sent["top_p"], 0.9);
+    assert_eq!(sent["max_tokens"], 256);
+    assert!(sent.get("top_k").is_none(), "OpenAI has no top_k: {sent}");
+    assert_eq!(sent["messages"], chat_request()["messages"]);
+}
+
+#[test]
+fn model_name_header_false_leaves_the_header_out() {
+    let upstream = MockUpstream::start();
+    upstream.always(Reply::json(200, chat_response()));
+    let config = openai(
+        "llm/v1/chat",
+        "gpt-3.5-turbo",
+        &upstream.url("/v1/chat/completions"),
+    );
+    let gateway = Gateway::start(single_route(
+        "/chat",
+        merged(config, json!({ "model_name_header": false })),
+    ));
+
+    let response = http::post(&gateway.url("/chat"))
+        .json(&chat_request())
+        .send();
+
+    assert_eq!(response.status, 200, "{}", response.text());
+    assert_eq!(response.header("x-kong-llm-model"), None);
+}
+
+#[test]
+fn a_body_over_max_request_body_size_is_refused_with_413() {
+    let upstream = MockUpstream::start();
+    upstream.always(Reply::json(200, chat_response()));
+    let config = openai(
+        "llm/v1/chat",
+        "gpt-4o",
+        &upstream.url("/v1/chat/completions"),
+    );
+    let gateway = Gateway::start(single_route(
+        "/chat",
+        merged(config, json!({ "max_request_body_size": 64 })),
+    ));
+    let small = r#"{"messages":[{"role":"user","content":"hi"}]}"#;
+    let large = format!(
+        r#"{{"messages":[{{"role":"user","content":"{}"}}]}}"#,
+        "x".repeat(100)
+    );
+
+    let refused = http::post(&gateway.url("/chat"))
+        .header("content-type", "application/json")
+        .body(large)
+        .send();
+    let accepted = http::post(&gateway.url("/chat"))
+        .header("content-type", "application/json")
+        .body(small)
+        .send();
+
+    assert_error(&refused, 413);
+    assert_eq!(accepted.status, 200, "{}", accepted.text());
+    assert_eq!(
+        upstream.requests().len(),
+        1,
+        "only the small body goes upstream"
+    );
+}
