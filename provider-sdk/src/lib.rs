@@ -16,5 +16,8 @@ pub mod framing;
 pub mod json_edit;
 pub mod openai;
 
+/// The version of this SDK, which a module reports in its manifest.
+pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
+
 pub use abi_stable;
 pub use export::{guard, provider_module, Provider, StreamTranslate};

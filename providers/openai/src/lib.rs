@@ -9,11 +9,10 @@ mod request;
 mod response;
 mod upstream_url;
 
-use abi_stable::library::RootModule;
 use abi_stable::std_types::RVec;
 use provider_sdk::abi::{
-    HeaderRef, Manifest, ModuleError, ProviderModuleRef, RequestPlan, ResponseMeta, RouteType,
-    TranslatedResponse, UpstreamRequest,
+    HeaderRef, Manifest, ModuleError, RequestPlan, ResponseMeta, RouteType, TranslatedResponse,
+    UpstreamRequest,
 };
 use provider_sdk::openai::ChunkRelay;
 use provider_sdk::{Provider, StreamTranslate};
@@ -33,7 +32,7 @@ impl Provider for OpenAi {
     fn manifest() -> Manifest {
         Manifest {
             name: "openai".into(),
-            sdk_version: ProviderModuleRef::VERSION_STRINGS.version.into(),
+            sdk_version: provider_sdk::SDK_VERSION.into(),
             route_types: RVec::from(ROUTE_TYPES.to_vec()),
             native_formats: RVec::new(),
             default_auth: "header Authorization: Bearer <key>".into(),
