@@ -239,6 +239,12 @@ async fn proxy(
         .build_request(&ffi_plan, &body)
         .map_err(GatewayError::from_module)?;
 
+    if let Some(signing) = upstream.signing.as_ref().into_option() {
+        return Err(GatewayError::internal(format!(
+            "provider module asks for {} request signing, which this gateway does not do",
+            signing.scheme
+        )));
+    }
     let mut url = upstream.url.into_string();
     crate::auth::apply_query(&ai.config.auth, &mut url);
     let upstream_host = crate::upstream::host_of(&url).to_string();

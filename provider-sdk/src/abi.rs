@@ -143,6 +143,22 @@ pub struct UpstreamRequest {
     /// when nothing in the body needs editing.
     pub body: ROption<RVec<u8>>,
     pub response_framing: Framing,
+    /// How the gateway must sign the finished request, for providers whose credential is a
+    /// signature over the request (the module never sees the credential itself).
+    pub signing: ROption<RequestSigning>,
+}
+
+/// A request signature the gateway computes after applying auth, over the exact method, URL,
+/// headers and body it sends.
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone, PartialEq, Eq)]
+pub struct RequestSigning {
+    /// `aws-sigv4` is the one scheme so far.
+    pub scheme: RString,
+    /// The signing name of the service, e.g. `bedrock`.
+    pub service: RString,
+    /// The region the request is signed for, e.g. `us-west-2`.
+    pub region: RString,
 }
 
 /// Token counts as the provider reported them. `None` means "not reported", which is different

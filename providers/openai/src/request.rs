@@ -22,6 +22,7 @@ pub fn build(plan: &RequestPlan<'_>, body: &[u8]) -> Result<UpstreamRequest, Mod
             headers: RVec::new(),
             body: ROption::RNone,
             response_framing: framing(plan.stream),
+            signing: ROption::RNone,
         });
     }
     if upstream_url::default_path(plan.route_type).is_none() {
@@ -44,6 +45,7 @@ pub fn build(plan: &RequestPlan<'_>, body: &[u8]) -> Result<UpstreamRequest, Mod
         headers: RVec::from(vec![Header::new("content-type", "application/json")]),
         body: body.map(RVec::from).into(),
         response_framing: framing(plan.stream && plan.route_type != RouteType::EMBEDDINGS),
+        signing: ROption::RNone,
     })
 }
 

@@ -103,6 +103,7 @@ impl Provider for Panicking {
             } else {
                 Framing::JSON
             },
+            signing: ROption::RNone,
         })
     }
 
