@@ -1,6 +1,8 @@
 //! Incremental decoders for streamed upstream bodies, and the encoders for what the gateway sends
 //! on. Every decoder accepts its input split at any byte and bounds the memory it buffers.
 
+pub mod aws_eventstream;
+pub mod json_array;
 pub mod sse;
 
 pub use sse::{write_data_event, SseDecoder, SseEvent, DONE_EVENT};
