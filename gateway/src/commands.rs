@@ -31,7 +31,7 @@ fn load(config: &Path, providers: &Path) -> Result<(Runtime, ModuleRegistry), Ve
     let modules = load_modules(providers)?;
     let config = crate::config::load_file(config, &env_var)
         .map_err(|errors| errors.0.iter().map(|e| e.to_string()).collect::<Vec<_>>())?;
-    let runtime = Runtime::build(config, &modules)?;
+    let runtime = Runtime::build(config, &modules, &env_var)?;
     Ok((runtime, modules))
 }
 

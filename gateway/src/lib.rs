@@ -5,6 +5,7 @@ pub mod accounting;
 pub mod admin;
 pub mod auth;
 pub mod cli;
+pub mod cloud_auth;
 pub mod commands;
 pub mod config;
 pub mod errors;

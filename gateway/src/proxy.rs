@@ -239,12 +239,6 @@ async fn proxy(
         .build_request(&ffi_plan, &body)
         .map_err(GatewayError::from_module)?;
 
-    if let Some(signing) = upstream.signing.as_ref().into_option() {
-        return Err(GatewayError::internal(format!(
-            "provider module asks for {} request signing, which this gateway does not do",
-            signing.scheme
-        )));
-    }
     let mut url = upstream.url.into_string();
     crate::auth::apply_query(&ai.config.auth, &mut url);
     let upstream_host = crate::upstream::host_of(&url).to_string();
@@ -275,6 +269,16 @@ async fn proxy(
         }
         crate::auth::apply_header(&ai.config.auth, req.headers(), headers)?;
     }
+    // Last, so that a signature covers the request exactly as it is sent.
+    ai.cloud_auth
+        .apply(
+            &route.name,
+            upstream.signing.as_ref().into_option(),
+            client,
+            &mut request,
+            &upstream_body,
+        )
+        .await?;
     let service = &worker.runtime.services[route.service];
     let mut response = request
         .send_body(upstream_body)

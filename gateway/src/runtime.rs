@@ -1,11 +1,12 @@
 //! The configuration as the data path uses it: every route joined to its service and to the
 //! provider module that serves it, with what can be computed once at load (options as JSON,
-//! whether templates need resolving, costs) computed once.
+//! whether templates need resolving, costs, cloud credentials) computed once.
 
 use std::sync::Arc;
 
 use provider_sdk::abi::RouteType;
 
+use crate::cloud_auth::{AwsCredentials, Env, RouteCloudAuth};
 use crate::config::{AiProxyConfig, GatewayConfig, Service};
 use crate::modules::ModuleRegistry;
 use crate::provider::ProviderHandle;
@@ -32,6 +33,8 @@ pub struct AiRoute {
     /// Whether any string under `config.model` holds a `$(...)` template.
     pub templated: bool,
     pub costs: Option<(f64, f64)>,
+    /// AWS credentials to sign with and the GCP token source, when the route has them.
+    pub cloud_auth: RouteCloudAuth,
 }
 
 /// `(input_cost, output_cost)` per 1M tokens, when both are set (Kong uses neither otherwise).
@@ -51,11 +54,18 @@ fn contains_template(value: &serde_json::Value) -> bool {
 }
 
 impl Runtime {
-    /// Joins the config to the loaded modules. Returns every problem found, each naming the config
-    /// path it comes from.
-    pub fn build(config: GatewayConfig, modules: &ModuleRegistry) -> Result<Runtime, Vec<String>> {
+    /// Joins the config to the loaded modules and resolves the routes' cloud credentials, reading
+    /// the environment through `env`. Returns every problem found, each naming the config path it
+    /// comes from.
+    pub fn build(
+        config: GatewayConfig,
+        modules: &ModuleRegistry,
+        env: Env,
+    ) -> Result<Runtime, Vec<String>> {
         let mut errors = Vec::new();
         let router = Router::new(&config);
+        // The environment's AWS credentials are the same for every route: read them once.
+        let ambient_aws: Result<AwsCredentials, String> = crate::cloud_auth::from_environment(env);
         let mut routes = Vec::with_capacity(config.routes.len());
         for (index, route) in config.routes.into_iter().enumerate() {
             let service_name = config
@@ -65,21 +75,10 @@ impl Runtime {
                 .unwrap_or_default();
             let ai = match route.ai_proxy {
                 None => None,
-                Some(ai) => match join_module(&ai, modules) {
-                    Ok(provider) => {
-                        let templated = ai.model.name.as_deref().is_some_and(|n| n.contains("$("))
-                            || ai.model.provider.contains("$(")
-                            || contains_template(&ai.model.options);
-                        Some(AiRoute {
-                            options_json: Arc::from(ai.model.options.to_string()),
-                            costs: costs_of(&ai.model.options),
-                            templated,
-                            provider,
-                            config: ai,
-                        })
-                    }
+                Some(ai) => match ai_route(ai, modules, &ambient_aws, env) {
+                    Ok(ai) => Some(ai),
                     Err(e) => {
-                        errors.push(e);
+                        errors.extend(e);
                         None
                     }
                 },
@@ -101,6 +100,38 @@ impl Runtime {
             router,
         })
     }
+}
+
+/// An ai-proxy route joined to its module, with its cloud credentials. Reports the problems with
+/// both.
+fn ai_route(
+    ai: AiProxyConfig,
+    modules: &ModuleRegistry,
+    ambient_aws: &Result<AwsCredentials, String>,
+    env: Env,
+) -> Result<AiRoute, Vec<String>> {
+    let (provider, cloud_auth) = match (
+        join_module(&ai, modules),
+        RouteCloudAuth::load(&ai, ambient_aws, env),
+    ) {
+        (Ok(provider), Ok(cloud_auth)) => (provider, cloud_auth),
+        (provider, cloud_auth) => {
+            let mut errors: Vec<String> = provider.err().into_iter().collect();
+            errors.extend(cloud_auth.err().unwrap_or_default());
+            return Err(errors);
+        }
+    };
+    let templated = ai.model.name.as_deref().is_some_and(|n| n.contains("$("))
+        || ai.model.provider.contains("$(")
+        || contains_template(&ai.model.options);
+    Ok(AiRoute {
+        options_json: Arc::from(ai.model.options.to_string()),
+        costs: costs_of(&ai.model.options),
+        templated,
+        provider,
+        cloud_auth,
+        config: ai,
+    })
 }
 
 fn join_module(ai: &AiProxyConfig, modules: &ModuleRegistry) -> Result<ProviderHandle, String> {

@@ -59,11 +59,13 @@ impl<'a> ObjectEdit<'a> {
     /// Reads `bytes` as one JSON object. A key that appears more than once keeps its last value,
     /// as serde does.
     pub fn parse(bytes: &'a [u8]) -> Result<ObjectEdit<'a>, EditError> {
-        let Entries(mut entries) =
-            serde_json::from_slice(bytes).map_err(|e| match e.classify() {
-                serde_json::error::Category::Data => EditError::NotAnObject,
-                _ => EditError::NotJson(e.to_string()),
-            })?;
+        let mut entries: Vec<Entry<'a>> = object_members(bytes)?
+            .into_iter()
+            .map(|(key, value)| Entry {
+                key,
+                value: Cow::Borrowed(value.get()),
+            })
+            .collect();
         keep_last_of_duplicates(&mut entries);
         Ok(ObjectEdit {
             entries,
@@ -189,7 +191,17 @@ fn write_json_string(out: &mut String, text: &str) {
     out.push('"');
 }
 
-struct Entries<'a>(Vec<Entry<'a>>);
+/// The members of the JSON object in `bytes`, in order, each value as its JSON text borrowed from
+/// `bytes`. A repeated key appears as often as it was sent.
+pub(crate) fn object_members(bytes: &[u8]) -> Result<Vec<(Cow<'_, str>, &RawValue)>, EditError> {
+    let Entries(members) = serde_json::from_slice(bytes).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => EditError::NotAnObject,
+        _ => EditError::NotJson(e.to_string()),
+    })?;
+    Ok(members)
+}
+
+struct Entries<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
 
 impl<'de: 'a, 'a> Deserialize<'de> for Entries<'a> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -210,10 +222,7 @@ impl<'de: 'a, 'a> Visitor<'de> for EntriesVisitor<'a> {
         let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(8));
         while let Some(ObjectKey(key)) = map.next_key()? {
             let value: &'de RawValue = map.next_value()?;
-            entries.push(Entry {
-                key,
-                value: Cow::Borrowed(value.get()),
-            });
+            entries.push((key, value));
         }
         Ok(Entries(entries))
     }

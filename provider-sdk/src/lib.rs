@@ -5,16 +5,29 @@
 //! - [`export`]: the plain-Rust [`Provider`] trait and [`export_provider!`], which wraps every entry
 //!   point in `catch_unwind`.
 //! - [`error`]: module errors and the OpenAI error envelope.
-//! - [`openai`]: OpenAI wire types that translators and the gateway read.
-//! - [`framing`]: incremental decoders for streamed bodies (SSE).
+//! - [`options`]: `config.model.options`, Kong's shared option schema, typed.
+//! - [`openai`]: OpenAI wire types: the request peek the gateway uses, the client's request as
+//!   translators read it, the responses and stream chunks translators write.
+//! - [`openai_compatible`]: the whole upstream side for providers that speak OpenAI's API.
+//! - [`finish_reason`], [`tool_calls`], [`images`]: mappings every translator shares.
+//! - [`framing`]: incremental decoders for streamed bodies (SSE, NDJSON).
 //! - [`json_edit`]: edits to the top level of a JSON object that keep every other byte as sent.
+//! - [`url`]: checks and query parameters for upstream URLs.
+//!
+//! `AGENTS.md` beside this crate says which helper to reach for when writing a provider module.
 
 pub mod abi;
 pub mod error;
 pub mod export;
+pub mod finish_reason;
 pub mod framing;
+pub mod images;
 pub mod json_edit;
 pub mod openai;
+pub mod openai_compatible;
+pub mod options;
+pub mod tool_calls;
+pub mod url;
 
 /// The version of this SDK, which a module reports in its manifest.
 pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -5,6 +5,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod auth;
+mod azure;
+mod cloud_auth;
 mod errors;
 mod modules;
 mod panics;

@@ -1,7 +1,8 @@
 """The gateway under test, in front of a mock OpenAI upstream that answers with real OpenAI shapes.
 
 The Rust test `sdk_conformance` runs this suite with AI_GATEWAY_BIN (the gateway binary) and
-AI_GATEWAY_PROVIDERS (a directory holding the OpenAI module) set.
+AI_GATEWAY_PROVIDERS (a directory holding the OpenAI and Azure modules) set. The mock also
+answers Azure OpenAI's deployment paths with Azure's shapes.
 """
 
 import json
@@ -17,6 +18,11 @@ import pytest
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "kong-ai-proxy" / "openai"
 
 CONFIGURED_AUTH = "Bearer sk-configured"
+AZURE_KEY = "azure-configured-key"
+AZURE_INSTANCE = "001-kong-t"
+AZURE_CHAT_DEPLOYMENT = "gpt-4o-prod"
+AZURE_EMBEDDINGS_DEPLOYMENT = "embeddings-prod"
+AZURE_API_VERSION = "2024-10-21"
 CHAT_MODEL = "gpt-3.5-turbo"
 COMPLETIONS_MODEL = "gpt-3.5-turbo-instruct"
 EMBEDDINGS_MODEL = "text-embedding-3-large"
@@ -54,6 +60,72 @@ def chat_stream_events():
     return [json.dumps(e) for e in events] + ["[DONE]"]
 
 
+AZURE_FILTER = {"hate": {"filtered": False, "severity": "safe"}, "violence": {"filtered": False, "severity": "safe"}}
+
+
+def azure_chat_response():
+    """A chat completion as Azure writes it: OpenAI's shape plus the content filter's verdicts."""
+    return {
+        "choices": [
+            {
+                "content_filter_results": AZURE_FILTER,
+                "finish_reason": "stop",
+                "index": 0,
+                "logprobs": None,
+                "message": {"content": "1 + 1 = 2.", "refusal": None, "role": "assistant"},
+            }
+        ],
+        "created": 1731000000,
+        "id": "chatcmpl-AzUre",
+        "model": "gpt-4o-2024-08-06",
+        "object": "chat.completion",
+        "prompt_filter_results": [{"prompt_index": 0, "content_filter_results": AZURE_FILTER}],
+        "system_fingerprint": "fp_04751d0b65",
+        "usage": {"completion_tokens": 7, "prompt_tokens": 25, "total_tokens": 32},
+    }
+
+
+def azure_chat_stream_events():
+    """An Azure chat stream with `include_usage`. Azure opens with a chunk that carries only the
+    prompt's filter results, with empty id, model and `object`."""
+    first = {
+        "choices": [],
+        "created": 0,
+        "id": "",
+        "model": "",
+        "object": "",
+        "prompt_filter_results": [{"prompt_index": 0, "content_filter_results": AZURE_FILTER}],
+    }
+
+    def chunk(choices, **extra):
+        return {
+            "choices": choices,
+            "created": 1731000000,
+            "id": "chatcmpl-AzUre",
+            "model": "gpt-4o-2024-08-06",
+            "object": "chat.completion.chunk",
+            "system_fingerprint": "fp_1",
+            **extra,
+        }
+
+    def choice(delta, finish_reason=None):
+        return [
+            {
+                "content_filter_results": AZURE_FILTER,
+                "delta": delta,
+                "finish_reason": finish_reason,
+                "index": 0,
+                "logprobs": None,
+            }
+        ]
+
+    events = [first, chunk(choice({"content": "", "role": "assistant"}))]
+    events += [chunk(choice({"content": text})) for text in STREAM_CONTENT]
+    events.append(chunk(choice({}, "stop")))
+    events.append(chunk([], usage=STREAM_USAGE))
+    return [json.dumps(e, separators=(",", ":")) for e in events] + ["[DONE]"]
+
+
 class Upstream:
     """A threaded HTTP/1.1 server that records every request and answers by path."""
 
@@ -70,16 +142,26 @@ class Upstream:
 
             def do_POST(self):
                 body = self._read_body()
+                path, _, query = self.path.partition("?")
                 with upstream._lock:
                     upstream.requests.append(
                         {
-                            "path": self.path,
+                            "path": path,
+                            "query": query,
                             "headers": {k.lower(): v for k, v in self.headers.items()},
                             "body": json.loads(body or b"null"),
                         }
                     )
                 request = json.loads(body or b"{}")
-                if self.path == "/unauthorized/v1/chat/completions":
+                azure_chat = f"/openai/deployments/{AZURE_CHAT_DEPLOYMENT}/chat/completions"
+                azure_embeddings = f"/openai/deployments/{AZURE_EMBEDDINGS_DEPLOYMENT}/embeddings"
+                if path == azure_chat and request.get("stream"):
+                    self._send_stream(azure_chat_stream_events())
+                elif path == azure_chat:
+                    self._send(200, json.dumps(azure_chat_response()).encode())
+                elif path == azure_embeddings:
+                    self._send(200, fixture("llm-v1-embeddings/responses/good.json"))
+                elif self.path == "/unauthorized/v1/chat/completions":
                     self._send(401, fixture("llm-v1-chat/responses/unauthorized.json"))
                 elif self.path == "/v1/chat/completions" and request.get("stream"):
                     self._send_stream(chat_stream_events())
@@ -171,6 +253,27 @@ def _route(name, path, route_type, model, upstream_url):
 """
 
 
+def _azure_route(name, path, route_type, model, deployment, upstream_url):
+    return f"""      - name: {name}
+        paths: [{_yaml_string(path)}]
+        plugins:
+          - name: ai-proxy
+            config:
+              route_type: {route_type}
+              auth:
+                header_name: api-key
+                header_value: {_yaml_string(AZURE_KEY)}
+              model:
+                provider: azure
+                name: {_yaml_string(model)}
+                options:
+                  azure_instance: {_yaml_string(AZURE_INSTANCE)}
+                  azure_deployment_id: {_yaml_string(deployment)}
+                  azure_api_version: {_yaml_string(AZURE_API_VERSION)}
+                  upstream_url: {_yaml_string(upstream_url)}
+"""
+
+
 def config(upstream_url):
     routes = [
         _route(
@@ -200,6 +303,22 @@ def config(upstream_url):
             "llm/v1/chat",
             CHAT_MODEL,
             upstream_url + "/unauthorized/v1/chat/completions",
+        ),
+        _azure_route(
+            "azure-chat",
+            "/azure/v1/chat/completions",
+            "llm/v1/chat",
+            "gpt-4o",
+            AZURE_CHAT_DEPLOYMENT,
+            upstream_url,
+        ),
+        _azure_route(
+            "azure-embeddings",
+            "/azure/v1/embeddings",
+            "llm/v1/embeddings",
+            EMBEDDINGS_MODEL,
+            AZURE_EMBEDDINGS_DEPLOYMENT,
+            upstream_url,
         ),
     ]
     return (

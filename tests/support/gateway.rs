@@ -86,6 +86,8 @@ pub struct Gateway {
 pub struct Serve {
     config: Value,
     modules: Vec<Module>,
+    /// Environment changes: a value to set, or `None` to remove the variable.
+    env: Vec<(String, Option<String>)>,
 }
 
 impl Serve {
@@ -93,7 +95,20 @@ impl Serve {
         Serve {
             config,
             modules: vec![Module::OpenAi],
+            env: Vec::new(),
         }
+    }
+
+    /// Sets `name` in the gateway's environment.
+    pub fn env(mut self, name: &str, value: &str) -> Serve {
+        self.env.push((name.to_string(), Some(value.to_string())));
+        self
+    }
+
+    /// Removes `name` from the gateway's environment, whatever the test runner's holds.
+    pub fn env_remove(mut self, name: &str) -> Serve {
+        self.env.push((name.to_string(), None));
+        self
     }
 
     /// The modules in the providers directory (default: only OpenAI).
@@ -177,6 +192,12 @@ impl Serve {
             .args(["--workers", "2"])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        for (name, value) in &self.env {
+            match value {
+                Some(value) => command.env(name, value),
+                None => command.env_remove(name),
+            };
+        }
         let mut child = command
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"));

@@ -63,24 +63,28 @@ pub fn fixture_json(relative: &str) -> serde_json::Value {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Module {
     OpenAi,
+    Azure,
     Panicking,
     NotAModule,
     IncompatibleLayout,
     IncompatibleVersion,
     StubLlama2,
     StubBedrock,
+    Signing,
 }
 
 impl Module {
     pub fn file_name(self) -> &'static str {
         match self {
             Module::OpenAi => "libai_provider_openai.so",
+            Module::Azure => "libai_provider_azure.so",
             Module::Panicking => "libtest_module_panicking.so",
             Module::NotAModule => "libtest_module_not_a_module.so",
             Module::IncompatibleLayout => "libtest_module_incompatible_layout.so",
             Module::IncompatibleVersion => "libtest_module_incompatible_version.so",
             Module::StubLlama2 => "libtest_module_stub_llama2.so",
             Module::StubBedrock => "libtest_module_stub_bedrock.so",
+            Module::Signing => "libtest_module_signing.so",
         }
     }
 

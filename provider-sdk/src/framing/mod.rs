@@ -3,6 +3,7 @@
 
 pub mod aws_eventstream;
 pub mod json_array;
+pub mod ndjson;
 pub mod sse;
 
 pub use sse::{write_data_event, SseDecoder, SseEvent, DONE_EVENT};

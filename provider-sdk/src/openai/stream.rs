@@ -85,7 +85,15 @@ pub struct ChunkRelay {
     decoder: Option<SseDecoder>,
     output: Output,
     seen: Seen,
+    /// The `object` to write into re-framed chunks that carry `"object":""`.
+    empty_object_name: Option<&'static str>,
 }
+
+/// How Azure writes the `object` of the chunk that opens its streams (the one carrying
+/// `prompt_filter_results`). Its JSON is compact. Text inside a JSON string cannot hold these bare
+/// quotes, so only a member whose key ends in `object` with an empty string value can match, and
+/// rewriting it keeps the JSON valid.
+const EMPTY_OBJECT_MEMBER: &[u8] = b"\"object\":\"\"";
 
 impl ChunkRelay {
     /// Re-frames each event as `data: …\n\n`, passes `[DONE]` and in-stream errors through, and
@@ -99,11 +107,19 @@ impl ChunkRelay {
         ChunkRelay::with_output(Output::Verbatim)
     }
 
+    /// Names the `object` of re-framed chunks that leave it empty, as Azure's first chunk does:
+    /// OpenAI's SDKs reject `"object":""` under strict validation. Every other byte is kept.
+    pub fn naming_empty_objects(mut self, object: &'static str) -> ChunkRelay {
+        self.empty_object_name = Some(object);
+        self
+    }
+
     fn with_output(output: Output) -> ChunkRelay {
         ChunkRelay {
             decoder: Some(SseDecoder::new(MAX_EVENT_BYTES)),
             output,
             seen: Seen::default(),
+            empty_object_name: None,
         }
     }
 
@@ -112,6 +128,7 @@ impl ChunkRelay {
             return Ok(chunk.map(<[u8]>::to_vec).unwrap_or_default());
         };
         let seen = &mut self.seen;
+        let empty_object_name = self.empty_object_name;
         let mut out = Vec::new();
         let result = match self.output {
             Output::Reframed { client_wants_usage } => {
@@ -120,7 +137,10 @@ impl ChunkRelay {
                     if event.data == b"[DONE]" {
                         out.extend_from_slice(DONE_EVENT);
                     } else if !seen.read(event.data) || client_wants_usage {
-                        write_data_event(&mut out, event.data);
+                        match empty_object_name.and_then(|name| named(event.data, name)) {
+                            Some(repaired) => write_data_event(&mut out, &repaired),
+                            None => write_data_event(&mut out, event.data),
+                        }
                     }
                     Ok(())
                 };
@@ -166,6 +186,22 @@ impl StreamTranslate for ChunkRelay {
             finish_reasons: self.seen.finish_reasons.iter().cloned().collect(),
         }
     }
+}
+
+/// `data` with its `"object":""` member set to `name`; `None` when it has none.
+fn named(data: &[u8], name: &str) -> Option<Vec<u8>> {
+    let at = data
+        .windows(EMPTY_OBJECT_MEMBER.len())
+        .position(|window| window == EMPTY_OBJECT_MEMBER)?;
+    let (before, after) = data.split_at(at);
+    let after = after.get(EMPTY_OBJECT_MEMBER.len()..).unwrap_or_default();
+    let mut repaired = Vec::with_capacity(data.len() + name.len());
+    repaired.extend_from_slice(before);
+    repaired.extend_from_slice(b"\"object\":\"");
+    repaired.extend_from_slice(name.as_bytes());
+    repaired.push(b'"');
+    repaired.extend_from_slice(after);
+    Some(repaired)
 }
 
 /// Whether `data` has a member `quoted_key` whose value starts with `first`. A quoted key followed
@@ -256,6 +292,31 @@ data: [DONE]";
         assert_eq!(relay.push(b"\n\n").unwrap(), b"\n\n");
         assert_eq!(relay.finish().unwrap(), b"");
         assert_eq!(relay.meta(), ResponseMeta::default());
+    }
+
+    #[test]
+    fn empty_objects_are_named_only_when_asked() {
+        let azure_first = br#"{"choices":[],"created":0,"id":"","model":"","object":"","prompt_filter_results":[{"prompt_index":0,"content_filter_results":{}}]}"#;
+        let text = br#"{"choices":[{"delta":{"content":"\"object\":\"\""},"index":0}],"id":"c","model":"gpt-4o","object":"chat.completion.chunk"}"#;
+        let mut stream = Vec::new();
+        for event in [&azure_first[..], text] {
+            write_data_event(&mut stream, event);
+        }
+
+        let mut relay = ChunkRelay::reframing(false).naming_empty_objects("chat.completion.chunk");
+        let out = relay.push(&stream).unwrap();
+        let mut expected = Vec::new();
+        write_data_event(
+            &mut expected,
+            br#"{"choices":[],"created":0,"id":"","model":"","object":"chat.completion.chunk","prompt_filter_results":[{"prompt_index":0,"content_filter_results":{}}]}"#,
+        );
+        write_data_event(&mut expected, text);
+        assert_eq!(out, expected);
+        assert_eq!(relay.meta().response_model.as_str(), "gpt-4o");
+        assert_eq!(relay.meta().response_id.as_str(), "c");
+
+        let mut plain = ChunkRelay::reframing(false);
+        assert_eq!(plain.push(&stream).unwrap(), stream);
     }
 
     #[test]

@@ -11,6 +11,9 @@ pub struct BodyEdits<'a> {
     pub model: &'a str,
     /// Whether the upstream call streams.
     pub stream: bool,
+    /// Whether a streamed call asks for the usage chunk, so that the stream is metered. Off for
+    /// upstreams that reject `stream_options` (Azure before API version 2024-08-01).
+    pub stream_usage: bool,
     /// A cap operators set on cost: it replaces the client's value.
     pub max_tokens: Option<u64>,
     /// Defaults for what the client did not send.
@@ -21,9 +24,9 @@ pub struct BodyEdits<'a> {
 /// The edited body, or `None` when the client's body can go upstream as it is.
 ///
 /// - `model` becomes `edits.model`.
-/// - Chat and completions: `stream` is set when streaming, or when the client sent it. A streamed
-///   call always asks for the usage chunk (`stream_options.include_usage`, merged with the
-///   client's other stream options), so that every stream is metered.
+/// - Chat and completions: `stream` is set when streaming, or when the client sent it. With
+///   `stream_usage`, a streamed call asks for the usage chunk (`stream_options.include_usage`,
+///   merged with the client's other stream options), so that the stream is metered.
 /// - Chat and completions: the client's `temperature` and `top_p` win; the configured ones fill in
 ///   what the client did not send. The configured `max_tokens` replaces the client's; a chat
 ///   client that uses `max_completion_tokens` gets that field capped instead.
@@ -52,13 +55,17 @@ pub fn edit_upstream_body(
     }
     object.remove("top_k");
     if is_generation {
-        apply_streaming(&mut object, edits.stream).map_err(invalid_value)?;
+        apply_streaming(&mut object, edits.stream, edits.stream_usage).map_err(invalid_value)?;
         apply_tuning(&mut object, route_type, edits).map_err(invalid_value)?;
     }
     Ok(object.is_changed().then(|| object.into_bytes()))
 }
 
-fn apply_streaming(object: &mut ObjectEdit<'_>, stream: bool) -> Result<(), EditError> {
+fn apply_streaming(
+    object: &mut ObjectEdit<'_>,
+    stream: bool,
+    stream_usage: bool,
+) -> Result<(), EditError> {
     if !stream {
         if object.get("stream").is_some() {
             object.set_json("stream", &false)?;
@@ -66,6 +73,9 @@ fn apply_streaming(object: &mut ObjectEdit<'_>, stream: bool) -> Result<(), Edit
         return Ok(());
     }
     object.set_json("stream", &true)?;
+    if !stream_usage {
+        return Ok(());
+    }
     let merged = match object.get("stream_options") {
         Some(options) if options.starts_with('{') => {
             let mut options = ObjectEdit::parse(options.as_bytes())?;
@@ -116,6 +126,7 @@ mod tests {
         BodyEdits {
             model,
             stream: false,
+            stream_usage: true,
             max_tokens: None,
             temperature: None,
             top_p: None,
@@ -182,6 +193,21 @@ mod tests {
             .as_deref(),
             Some(r#"{"model":"m","stream_options":{"include_usage":true},"stream":true}"#)
         );
+    }
+
+    #[test]
+    fn stream_usage_can_be_left_to_the_client() {
+        let streamed = BodyEdits {
+            stream: true,
+            stream_usage: false,
+            ..edits("m")
+        };
+        assert_eq!(
+            edited(RouteType::CHAT, r#"{"model":"m"}"#, &streamed).as_deref(),
+            Some(r#"{"model":"m","stream":true}"#)
+        );
+        let asked = r#"{"model":"m","stream":true,"stream_options":{"include_usage":true}}"#;
+        assert_eq!(edited(RouteType::CHAT, asked, &streamed), None);
     }
 
     #[test]

@@ -1,25 +1,22 @@
 //! The `openai` provider module: OpenAI's API, and any server that speaks it (`upstream_url`).
 //!
-//! The client already speaks OpenAI, so nothing is translated: the body goes upstream with only
-//! the fields the route decides edited in place, and responses go back as the upstream sent them,
+//! The client already speaks OpenAI, so nothing is translated: provider-sdk's
+//! [`openai_compatible`](provider_sdk::openai_compatible) sends the body upstream with only the
+//! fields the route decides edited in place, and forwards responses as the upstream sent them,
 //! skimmed for usage on the way.
-
-mod options;
-mod request;
-mod response;
-mod upstream_url;
 
 use abi_stable::std_types::RVec;
 use provider_sdk::abi::{
     HeaderRef, Manifest, ModuleError, RequestPlan, ResponseMeta, RouteType, TranslatedResponse,
     UpstreamRequest,
 };
-use provider_sdk::openai::ChunkRelay;
+use provider_sdk::openai_compatible::{self, CompatibleUpstream};
+use provider_sdk::options::ModelOptions;
 use provider_sdk::{Provider, StreamTranslate};
 
-use crate::options::{Options, Templates};
+const PROVIDER: &str = "openai";
 
-pub struct OpenAi;
+const DEFAULT_ORIGIN: &str = "https://api.openai.com";
 
 const ROUTE_TYPES: [RouteType; 4] = [
     RouteType::CHAT,
@@ -28,10 +25,16 @@ const ROUTE_TYPES: [RouteType; 4] = [
     RouteType::PRESERVE,
 ];
 
+pub struct OpenAi;
+
+fn upstream() -> CompatibleUpstream<'static> {
+    CompatibleUpstream::new(PROVIDER, Some(DEFAULT_ORIGIN.into()))
+}
+
 impl Provider for OpenAi {
     fn manifest() -> Manifest {
         Manifest {
-            name: "openai".into(),
+            name: PROVIDER.into(),
             sdk_version: provider_sdk::SDK_VERSION.into(),
             route_types: RVec::from(ROUTE_TYPES.to_vec()),
             native_formats: RVec::new(),
@@ -45,15 +48,18 @@ impl Provider for OpenAi {
     ) -> Result<(), ModuleError> {
         if !ROUTE_TYPES.contains(&route_type) {
             return Err(ModuleError::invalid_request(format!(
-                "route_type: openai does not support route type {}",
+                "route_type: {PROVIDER} does not support route type {}",
                 route_type.0
             )));
         }
-        Options::parse(options, Templates::Unresolved).map(|_| ())
+        ModelOptions::check_config(options, |options| {
+            upstream().check_config(route_type, options)
+        })
     }
 
     fn build_request(plan: &RequestPlan<'_>, body: &[u8]) -> Result<UpstreamRequest, ModuleError> {
-        request::build(plan, body)
+        let options = ModelOptions::for_request(plan)?;
+        upstream().build_request(plan, &options, body)
     }
 
     fn parse_response(
@@ -62,7 +68,7 @@ impl Provider for OpenAi {
         _headers: &[HeaderRef<'_>],
         body: &[u8],
     ) -> Result<TranslatedResponse, ModuleError> {
-        response::parse(plan, status, body)
+        openai_compatible::parse_response(PROVIDER, plan, status, body)
     }
 
     fn new_stream_translator(
@@ -70,12 +76,7 @@ impl Provider for OpenAi {
         _status: u16,
         _headers: &[HeaderRef<'_>],
     ) -> Result<Box<dyn StreamTranslate>, ModuleError> {
-        let relay = if plan.route_type == RouteType::PRESERVE {
-            ChunkRelay::verbatim()
-        } else {
-            ChunkRelay::reframing(plan.client_wants_usage)
-        };
-        Ok(Box::new(relay))
+        Ok(Box::new(openai_compatible::stream_relay(plan)))
     }
 
     fn native_metadata(
@@ -83,7 +84,7 @@ impl Provider for OpenAi {
         _status: u16,
         body: &[u8],
     ) -> Result<ResponseMeta, ModuleError> {
-        Ok(response::native_metadata(body))
+        Ok(openai_compatible::native_metadata(body))
     }
 }
 

@@ -1,14 +1,14 @@
-//! Whole upstream responses: checked and metered, forwarded as the upstream sent them.
+//! Whole responses from an OpenAI-compatible upstream: checked and metered, and forwarded as the
+//! upstream sent them. Error bodies become OpenAI's envelope.
 
 use abi_stable::std_types::{ROption, RVec};
-use provider_sdk::abi::{
-    Header, ModuleError, RequestPlan, ResponseMeta, RouteType, TranslatedResponse,
-};
-use provider_sdk::openai::{normalize_error_body, ResponseSkim};
 
-const PROVIDER: &str = "openai";
+use crate::abi::{Header, ModuleError, RequestPlan, ResponseMeta, RouteType, TranslatedResponse};
+use crate::openai::{normalize_error_body, ResponseSkim};
 
-pub fn parse(
+/// `provider` names the upstream in error messages.
+pub fn parse_response(
+    provider: &str,
     plan: &RequestPlan<'_>,
     status: u16,
     body: &[u8],
@@ -20,13 +20,13 @@ pub fn parse(
         return Ok(TranslatedResponse {
             status,
             headers: RVec::from(vec![Header::new("content-type", "application/json")]),
-            body: ROption::RSome(normalize_error_body(status, body, PROVIDER).into()),
+            body: ROption::RSome(normalize_error_body(status, body, provider).into()),
             meta: ResponseMeta::default(),
         });
     }
     let failed = |reason: &str| {
         ModuleError::bad_upstream(format!(
-            "transformation failed from type {PROVIDER}://{}: {reason}",
+            "transformation failed from type {provider}://{}: {reason}",
             plan.route_type.as_str()
         ))
     };

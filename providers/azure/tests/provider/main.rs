@@ -1,0 +1,18 @@
+//! The azure provider called in-process through its `Provider` implementation, checked against
+//! Kong's fixtures, OpenAI's schema (Azure takes OpenAI's request bodies) and Azure-shaped
+//! responses and streams.
+//!
+//! Every module is marked `cfg(test)` so that the workspace lints treat the helpers as test code.
+
+#[cfg(test)]
+mod common;
+#[cfg(test)]
+mod malformed;
+#[cfg(test)]
+mod manifest;
+#[cfg(test)]
+mod responses;
+#[cfg(test)]
+mod streaming;
+#[cfg(test)]
+mod upstream_request;
