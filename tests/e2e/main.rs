@@ -4,6 +4,7 @@
 // The helpers shared by these tests fail the test on an unexpected value, as the tests do.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod anthropic;
 mod auth;
 mod azure;
 mod cloud_auth;

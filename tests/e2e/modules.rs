@@ -389,13 +389,18 @@ fn check_accepts_every_shipped_config_unchanged() {
     }
     // OpenAI, and stand-ins for the llama2 and Bedrock modules the examples also name.
     let dir = ProvidersDir::new(&[Module::OpenAi, Module::StubLlama2, Module::StubBedrock]);
+    dir.link(
+        Module::Anthropic.file_name(),
+        &Module::Anthropic.built_path(),
+    );
 
     let refused: Vec<String> = configs
         .iter()
         .filter_map(|config| {
             let outcome = run(check(config, &dir)
                 .env("DECK_OPENAI_API_KEY", "sk-test")
-                .env("OPENAI_API_KEY", "sk-test"));
+                .env("OPENAI_API_KEY", "sk-test")
+                .env("DECK_ANTHROPIC_API_KEY", "sk-ant-test"));
             let printed = !outcome.stdout.trim().is_empty();
             (!outcome.status.success() || !printed)
                 .then(|| format!("{}: {outcome:?}", config.display()))

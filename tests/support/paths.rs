@@ -64,6 +64,7 @@ pub fn fixture_json(relative: &str) -> serde_json::Value {
 pub enum Module {
     OpenAi,
     Azure,
+    Anthropic,
     Panicking,
     NotAModule,
     IncompatibleLayout,
@@ -78,6 +79,7 @@ impl Module {
         match self {
             Module::OpenAi => "libai_provider_openai.so",
             Module::Azure => "libai_provider_azure.so",
+            Module::Anthropic => "libai_provider_anthropic.so",
             Module::Panicking => "libtest_module_panicking.so",
             Module::NotAModule => "libtest_module_not_a_module.so",
             Module::IncompatibleLayout => "libtest_module_incompatible_layout.so",
