@@ -8,6 +8,7 @@ mod anthropic;
 mod auth;
 mod azure;
 mod cloud_auth;
+mod cohere;
 mod errors;
 mod modules;
 mod panics;

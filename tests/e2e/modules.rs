@@ -393,6 +393,7 @@ fn check_accepts_every_shipped_config_unchanged() {
         Module::Anthropic.file_name(),
         &Module::Anthropic.built_path(),
     );
+    dir.link(Module::Cohere.file_name(), &Module::Cohere.built_path());
 
     let refused: Vec<String> = configs
         .iter()
@@ -400,7 +401,8 @@ fn check_accepts_every_shipped_config_unchanged() {
             let outcome = run(check(config, &dir)
                 .env("DECK_OPENAI_API_KEY", "sk-test")
                 .env("OPENAI_API_KEY", "sk-test")
-                .env("DECK_ANTHROPIC_API_KEY", "sk-ant-test"));
+                .env("DECK_ANTHROPIC_API_KEY", "sk-ant-test")
+                .env("DECK_COHERE_API_KEY", "co-test"));
             let printed = !outcome.stdout.trim().is_empty();
             (!outcome.status.success() || !printed)
                 .then(|| format!("{}: {outcome:?}", config.display()))
