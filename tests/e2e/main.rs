@@ -10,6 +10,7 @@ mod azure;
 mod cloud_auth;
 mod cohere;
 mod errors;
+mod huggingface;
 mod modules;
 mod panics;
 mod proxy;
