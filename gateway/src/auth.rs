@@ -4,6 +4,10 @@
 //!
 //! Unlike Kong, a body parameter reaches every provider's upstream body, since it is applied after
 //! translation rather than to the client's body (Kong loses it for non-OpenAI-shaped providers).
+//! The exception is a request the gateway signs (AWS SigV4, which Bedrock modules ask for): its
+//! credential is the signature, so a body parameter means nothing there, and Bedrock refuses a
+//! body with fields its operation does not define. Such a request goes without it, as Kong's
+//! Bedrock requests do: the Bedrock seed's `param_name: allow_override` changes nothing.
 
 use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
 use bytes::Bytes;
@@ -82,13 +86,17 @@ pub fn apply_query(auth: &AuthConfig, url: &mut String) {
 }
 
 /// Sets the configured body parameter in a JSON object body. A body that is not a JSON object is
-/// left alone: there is no field to put the credential in.
-pub fn apply_body(auth: &AuthConfig, body: Bytes) -> Bytes {
+/// left alone: there is no field to put the credential in. So is the body of a request that
+/// `signed` (the module asked the gateway to sign it): see the module documentation.
+pub fn apply_body(auth: &AuthConfig, body: Bytes, signed: bool) -> Bytes {
     let (Some(name), Some(value), Some(ParamLocation::Body)) =
         (&auth.param_name, &auth.param_value, auth.param_location)
     else {
         return body;
     };
+    if signed {
+        return body;
+    }
     let Ok(mut edit) = ObjectEdit::parse(&body) else {
         return body;
     };
@@ -179,17 +187,32 @@ mod tests {
         a.param_name = Some("key".into());
         a.param_value = Some("conf".into());
         a.param_location = Some(ParamLocation::Body);
-        let out = apply_body(&a, Bytes::from_static(br#"{"key":"client","n":1}"#));
+        let out = apply_body(&a, Bytes::from_static(br#"{"key":"client","n":1}"#), false);
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(v["key"], "conf");
         assert_eq!(v["n"], 1);
 
         a.allow_override = true;
-        let out = apply_body(&a, Bytes::from_static(br#"{"key":"client"}"#));
+        let out = apply_body(&a, Bytes::from_static(br#"{"key":"client"}"#), false);
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(v["key"], "client");
 
         let raw = Bytes::from_static(b"not json");
-        assert_eq!(apply_body(&a, raw.clone()), raw);
+        assert_eq!(apply_body(&a, raw.clone(), false), raw);
+    }
+
+    #[test]
+    fn signed_requests_get_no_body_param() {
+        // The Bedrock seed's setting.
+        let mut a = auth();
+        a.param_name = Some("allow_override".into());
+        a.param_value = Some("false".into());
+        a.param_location = Some(ParamLocation::Body);
+        let converse =
+            Bytes::from_static(br#"{"messages":[{"role":"user","content":[{"text":"hi"}]}]}"#);
+        assert_eq!(apply_body(&a, converse.clone(), true), converse);
+        let unsigned = apply_body(&a, converse, false);
+        let v: serde_json::Value = serde_json::from_slice(&unsigned).unwrap();
+        assert_eq!(v["allow_override"], "false");
     }
 }

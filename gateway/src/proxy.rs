@@ -242,13 +242,14 @@ async fn proxy(
     let mut url = upstream.url.into_string();
     crate::auth::apply_query(&ai.config.auth, &mut url);
     let upstream_host = crate::upstream::host_of(&url).to_string();
+    let signed = upstream.signing.is_some();
     let method = Method::from_bytes(upstream.method.as_bytes())
         .map_err(|_| GatewayError::internal("provider module returned an invalid method"))?;
     let upstream_body = match upstream.body.into_option() {
         Some(b) => Bytes::from(b.into_vec()),
         None => body.clone(),
     };
-    let upstream_body = crate::auth::apply_body(&ai.config.auth, upstream_body);
+    let upstream_body = crate::auth::apply_body(&ai.config.auth, upstream_body, signed);
 
     let client = &worker.clients[route.service];
     let mut request = client.request(method, url.as_str());

@@ -12,6 +12,9 @@ use crate::modules::ModuleRegistry;
 use crate::provider::ProviderHandle;
 use crate::router::Router;
 
+/// The provider whose routes need an AWS region.
+const BEDROCK: &str = "bedrock";
+
 pub struct Runtime {
     pub routes: Vec<Arc<RouteRuntime>>,
     pub services: Vec<Service>,
@@ -75,7 +78,7 @@ impl Runtime {
                 .unwrap_or_default();
             let ai = match route.ai_proxy {
                 None => None,
-                Some(ai) => match ai_route(ai, modules, &ambient_aws, env) {
+                Some(ai) => match ai_route(ai, &route.name, modules, &ambient_aws, env) {
                     Ok(ai) => Some(ai),
                     Err(e) => {
                         errors.extend(e);
@@ -105,11 +108,15 @@ impl Runtime {
 /// An ai-proxy route joined to its module, with its cloud credentials. Reports the problems with
 /// both.
 fn ai_route(
-    ai: AiProxyConfig,
+    mut ai: AiProxyConfig,
+    route_name: &str,
     modules: &ModuleRegistry,
     ambient_aws: &Result<AwsCredentials, String>,
     env: Env,
 ) -> Result<AiRoute, Vec<String>> {
+    if ai.model.provider == BEDROCK {
+        fill_aws_region(&mut ai, route_name, env).map_err(|e| vec![e])?;
+    }
     let (provider, cloud_auth) = match (
         join_module(&ai, modules),
         RouteCloudAuth::load(&ai, ambient_aws, env),
@@ -132,6 +139,29 @@ fn ai_route(
         cloud_auth,
         config: ai,
     })
+}
+
+/// Writes the region a Bedrock route signs for into its `model.options.bedrock.aws_region`, so
+/// that the module (which reads no environment) receives it: the configured one, else
+/// `AWS_REGION`, `AWS_DEFAULT_REGION` or the AWS profile's, as Kong's schema says. A route with no
+/// region anywhere does not load.
+fn fill_aws_region(ai: &mut AiProxyConfig, route_name: &str, env: Env) -> Result<(), String> {
+    let region = crate::cloud_auth::resolve_region(&ai.model.options, env).ok_or_else(|| {
+        format!(
+            "{}.model.options.bedrock.aws_region: route {route_name} has no AWS region: set it, \
+             or AWS_REGION or AWS_DEFAULT_REGION, or a region in the AWS profile",
+            ai.config_path
+        )
+    })?;
+    if !ai.model.options.is_object() {
+        ai.model.options = serde_json::Value::Object(serde_json::Map::new());
+    }
+    let bedrock = &mut ai.model.options["bedrock"];
+    if !bedrock.is_object() {
+        *bedrock = serde_json::Value::Object(serde_json::Map::new());
+    }
+    bedrock["aws_region"] = serde_json::Value::String(region);
+    Ok(())
 }
 
 fn join_module(ai: &AiProxyConfig, modules: &ModuleRegistry) -> Result<ProviderHandle, String> {
@@ -161,4 +191,73 @@ fn join_module(ai: &AiProxyConfig, modules: &ModuleRegistry) -> Result<ProviderH
         .validate_options(route_type, &ai.model.options.to_string())
         .map_err(|e| format!("{path}.model.options: {}", e.message))?;
     Ok(module.handle)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::config::{
+        AuthConfig, LlmFormat, LoggingConfig, ModelConfig, StreamingPolicy,
+        DEFAULT_MAX_REQUEST_BODY_SIZE,
+    };
+
+    fn bedrock(options: serde_json::Value) -> AiProxyConfig {
+        AiProxyConfig {
+            instance_name: None,
+            route_type: RouteType::CHAT,
+            auth: AuthConfig::default(),
+            model: ModelConfig::new(BEDROCK.to_string(), Some("m".into()), options),
+            logging: LoggingConfig::default(),
+            response_streaming: StreamingPolicy::default(),
+            max_request_body_size: DEFAULT_MAX_REQUEST_BODY_SIZE,
+            model_name_header: true,
+            llm_format: LlmFormat::default(),
+            config_path: "services[0].routes[0].plugins[0].config".to_string(),
+        }
+    }
+
+    fn filled(options: serde_json::Value, env: Env) -> Result<serde_json::Value, String> {
+        let mut ai = bedrock(options);
+        fill_aws_region(&mut ai, "chat", env).map(|()| ai.model.options)
+    }
+
+    fn env_region(name: &str) -> Option<String> {
+        (name == "AWS_REGION").then(|| "eu-central-1".to_string())
+    }
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn a_configured_region_is_kept() {
+        let options = json!({ "bedrock": { "aws_region": "us-west-2" }, "max_tokens": 5 });
+        assert_eq!(filled(options.clone(), &env_region), Ok(options));
+    }
+
+    #[test]
+    fn an_empty_region_is_filled_from_the_environment() {
+        for options in [
+            json!({}),
+            json!({ "bedrock": null }),
+            json!({ "bedrock": { "aws_region": "" } }),
+            json!({ "bedrock": { "aws_region": null }, "upstream_url": "http://h" }),
+        ] {
+            let filled = filled(options.clone(), &env_region).unwrap();
+            assert_eq!(filled["bedrock"]["aws_region"], "eu-central-1", "{options}");
+        }
+    }
+
+    #[test]
+    fn a_route_with_no_region_anywhere_does_not_load() {
+        let error = filled(json!({}), &no_env).unwrap_err();
+        assert!(
+            error.starts_with(
+                "services[0].routes[0].plugins[0].config.model.options.bedrock.aws_region: route chat has no AWS region"
+            ),
+            "{error}"
+        );
+    }
 }

@@ -7,6 +7,7 @@
 mod anthropic;
 mod auth;
 mod azure;
+mod bedrock;
 mod cloud_auth;
 mod cohere;
 mod errors;

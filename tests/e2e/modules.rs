@@ -388,7 +388,7 @@ fn check_accepts_every_shipped_config_unchanged() {
         );
     }
     // OpenAI, and stand-ins for the llama2 and Bedrock modules the examples also name.
-    let dir = ProvidersDir::new(&[Module::OpenAi, Module::StubLlama2, Module::StubBedrock]);
+    let dir = ProvidersDir::new(&[Module::OpenAi, Module::StubLlama2, Module::Bedrock]);
     dir.link(
         Module::Anthropic.file_name(),
         &Module::Anthropic.built_path(),

@@ -40,7 +40,7 @@ fn python(tests_dir: &Path) -> PathBuf {
 #[test]
 fn the_official_openai_python_sdk_works_through_the_gateway() {
     let python = python(Path::new(env!("CARGO_MANIFEST_DIR")));
-    let providers = ProvidersDir::new(&[Module::OpenAi, Module::Azure]);
+    let providers = ProvidersDir::new(&[Module::OpenAi, Module::Azure, Module::Bedrock]);
 
     // pytest writes to this process's stdout and stderr directly, so its report is in the log
     // whether it passes or not.

@@ -8,6 +8,7 @@
 // A failed unwrap in the harness is a failed test with its message, which is what a test wants.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod aws_eventstream;
 pub mod config;
 pub mod gateway;
 pub mod http;

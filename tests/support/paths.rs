@@ -67,12 +67,12 @@ pub enum Module {
     Anthropic,
     Cohere,
     HuggingFace,
+    Bedrock,
     Panicking,
     NotAModule,
     IncompatibleLayout,
     IncompatibleVersion,
     StubLlama2,
-    StubBedrock,
     Signing,
 }
 
@@ -84,12 +84,12 @@ impl Module {
             Module::Anthropic => "libai_provider_anthropic.so",
             Module::Cohere => "libai_provider_cohere.so",
             Module::HuggingFace => "libai_provider_huggingface.so",
+            Module::Bedrock => "libai_provider_bedrock.so",
             Module::Panicking => "libtest_module_panicking.so",
             Module::NotAModule => "libtest_module_not_a_module.so",
             Module::IncompatibleLayout => "libtest_module_incompatible_layout.so",
             Module::IncompatibleVersion => "libtest_module_incompatible_version.so",
             Module::StubLlama2 => "libtest_module_stub_llama2.so",
-            Module::StubBedrock => "libtest_module_stub_bedrock.so",
             Module::Signing => "libtest_module_signing.so",
         }
     }

@@ -16,6 +16,10 @@ use std::sync::{Arc, Mutex, OnceLock};
 use jsonschema::Validator;
 use serde_json::Value;
 
+mod botocore;
+
+pub use botocore::{assert_botocore, botocore_to_json_schema, botocore_violations};
+
 /// `../shared/specs`, found from this crate's directory (the workspace sits beside `shared/`).
 pub fn specs_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/specs")
