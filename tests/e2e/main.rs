@@ -11,6 +11,7 @@ mod bedrock;
 mod cloud_auth;
 mod cohere;
 mod errors;
+mod gemini;
 mod huggingface;
 mod modules;
 mod panics;

@@ -394,6 +394,7 @@ fn check_accepts_every_shipped_config_unchanged() {
         &Module::Anthropic.built_path(),
     );
     dir.link(Module::Cohere.file_name(), &Module::Cohere.built_path());
+    dir.link(Module::Gemini.file_name(), &Module::Gemini.built_path());
     dir.link(
         Module::HuggingFace.file_name(),
         &Module::HuggingFace.built_path(),
@@ -407,7 +408,8 @@ fn check_accepts_every_shipped_config_unchanged() {
                 .env("OPENAI_API_KEY", "sk-test")
                 .env("DECK_ANTHROPIC_API_KEY", "sk-ant-test")
                 .env("DECK_COHERE_API_KEY", "co-test")
-                .env("DECK_HUGGINGFACE_TOKEN", "hf_test"));
+                .env("DECK_HUGGINGFACE_TOKEN", "hf_test")
+                .env("DECK_GEMINI_API_KEY", "AIza-test"));
             let printed = !outcome.stdout.trim().is_empty();
             (!outcome.status.success() || !printed)
                 .then(|| format!("{}: {outcome:?}", config.display()))

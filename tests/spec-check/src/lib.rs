@@ -17,8 +17,10 @@ use jsonschema::Validator;
 use serde_json::Value;
 
 mod botocore;
+mod discovery;
 
 pub use botocore::{assert_botocore, botocore_to_json_schema, botocore_violations};
+pub use discovery::{assert_discovery, discovery_to_json_schema, discovery_violations};
 
 /// `../shared/specs`, found from this crate's directory (the workspace sits beside `shared/`).
 pub fn specs_dir() -> PathBuf {
