@@ -1,7 +1,9 @@
 //! The admin listener: read-only status of the running gateway.
 //!
-//! - `GET /status/routes`: each route's statistics, merged across the workers' route actors.
+//! - `GET /status/routes`: each route's statistics, merged across the workers' route actors, in
+//!   total and per target (model, answering model, upstream host).
 //! - `GET /status/providers`: the loaded provider modules and the files that were skipped.
+//! - `GET /metrics`: the same statistics as Prometheus text, with the GenAI metric names.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -13,11 +15,13 @@ use crate::errors::GatewayError;
 use crate::route_actor::ReadStats;
 use crate::runtime::Runtime;
 use crate::server::ActorDirectory;
-use crate::stats::{ErrorCounts, LatencySummary, RouteStats};
+use crate::stats::{Counters, ErrorCounts, LatencySummary, RouteStats};
+use crate::telemetry::Telemetry;
 
 pub struct AdminState {
     pub runtime: Arc<Runtime>,
     pub directory: Arc<ActorDirectory>,
+    pub telemetry: Arc<Telemetry>,
     pub providers: Vec<ProviderStatus>,
     pub skipped: Vec<SkippedStatus>,
 }
@@ -43,13 +47,55 @@ struct RouteStatus<'a> {
     service: &'a str,
     provider: Option<&'a str>,
     route_type: Option<&'static str>,
+    #[serde(flatten)]
+    counters: CounterStatus,
+    targets: Vec<TargetStatus<'a>>,
+}
+
+/// One target of a route: where its requests went.
+#[derive(Serialize)]
+struct TargetStatus<'a> {
+    provider: Option<&'a str>,
+    model: &'a str,
+    response_model: &'a str,
+    host: &'a str,
+    #[serde(flatten)]
+    counters: CounterStatus,
+}
+
+#[derive(Serialize)]
+struct CounterStatus {
     requests: u64,
     responses: ResponseCounts,
     errors: ErrorCounts,
     tokens: TokenCounts,
     cost: f64,
+    retries: u64,
     latency_ms: LatencySummary,
     ttft_ms: LatencySummary,
+}
+
+impl CounterStatus {
+    fn of(c: &Counters) -> CounterStatus {
+        CounterStatus {
+            requests: c.requests,
+            responses: ResponseCounts {
+                ok: c.responses_2xx,
+                client_error: c.responses_4xx,
+                server_error: c.responses_5xx,
+            },
+            errors: c.errors,
+            tokens: TokenCounts {
+                prompt: c.prompt_tokens,
+                completion: c.completion_tokens,
+                total: c.total_tokens,
+            },
+            cost: c.cost,
+            retries: c.retries,
+            latency_ms: c.latency.summary_ms(),
+            ttft_ms: c.ttft.summary_ms(),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -88,32 +134,44 @@ async fn status_routes(state: web::Data<AdminState>) -> HttpResponse {
         .routes
         .iter()
         .zip(merged.iter())
-        .map(|(route, s)| RouteStatus {
-            name: &route.name,
-            service: &route.service_name,
-            provider: route
+        .map(|(route, s)| {
+            let provider = route
                 .ai
                 .as_ref()
-                .map(|ai| ai.config.model.provider.as_str()),
-            route_type: route.ai.as_ref().map(|ai| ai.config.route_type.as_str()),
-            requests: s.requests,
-            responses: ResponseCounts {
-                ok: s.responses_2xx,
-                client_error: s.responses_4xx,
-                server_error: s.responses_5xx,
-            },
-            errors: s.errors,
-            tokens: TokenCounts {
-                prompt: s.prompt_tokens,
-                completion: s.completion_tokens,
-                total: s.total_tokens,
-            },
-            cost: s.cost,
-            latency_ms: s.latency.summary_ms(),
-            ttft_ms: s.ttft.summary_ms(),
+                .map(|ai| ai.config.model.provider.as_str());
+            RouteStatus {
+                name: &route.name,
+                service: &route.service_name,
+                provider,
+                route_type: route.ai.as_ref().map(|ai| ai.config.route_type.as_str()),
+                counters: CounterStatus::of(&s.totals),
+                targets: s
+                    .sorted_targets()
+                    .into_iter()
+                    .map(|(key, target)| TargetStatus {
+                        provider,
+                        model: &key.model,
+                        response_model: &key.response_model,
+                        host: &key.host,
+                        counters: CounterStatus::of(&target.counters),
+                    })
+                    .collect(),
+            }
         })
         .collect();
     HttpResponse::Ok().json(serde_json::json!({ "routes": routes }))
+}
+
+async fn metrics(state: web::Data<AdminState>) -> HttpResponse {
+    let merged = merged_stats(&state).await;
+    let text = crate::telemetry::prometheus::render(
+        &state.runtime.routes,
+        &merged,
+        &state.telemetry.dropped,
+    );
+    HttpResponse::Ok()
+        .content_type(crate::telemetry::prometheus::CONTENT_TYPE)
+        .body(text)
 }
 
 async fn status_providers(state: web::Data<AdminState>) -> HttpResponse {
@@ -137,6 +195,7 @@ pub fn bind_admin(
             .app_data(state.clone())
             .route("/status/routes", web::get().to(status_routes))
             .route("/status/providers", web::get().to(status_providers))
+            .route("/metrics", web::get().to(metrics))
             .default_service(web::to(not_found))
     })
     .workers(1)

@@ -25,6 +25,8 @@ pub struct Cli {
     pub log_level: String,
 }
 
+// Parsed once at start-up: the size of the `serve` variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run the gateway.
@@ -75,7 +77,8 @@ pub struct ServeArgs {
     )]
     pub listen: SocketAddr,
 
-    /// Address of the admin listener (`GET /status/routes`, `GET /status/providers`).
+    /// Address of the admin listener (`GET /status/routes`, `GET /status/providers`,
+    /// `GET /metrics`).
     #[arg(
         long,
         env = "AI_GATEWAY_ADMIN_LISTEN",
@@ -87,6 +90,87 @@ pub struct ServeArgs {
     /// Worker threads of the proxy listener. Defaults to the number of CPU cores.
     #[arg(long, env = "AI_GATEWAY_WORKERS", value_name = "N")]
     pub workers: Option<usize>,
+
+    #[command(flatten)]
+    pub telemetry: TelemetryArgs,
+}
+
+/// OpenTelemetry export and the analytics log. Each flag reads the standard `OTEL_*` variable;
+/// with no endpoint set nothing is exported and telemetry costs nothing.
+#[derive(Args, Debug, Clone)]
+pub struct TelemetryArgs {
+    /// Base URL of an OTLP/HTTP collector, e.g. `http://127.0.0.1:4318`; `/v1/traces` and
+    /// `/v1/metrics` are appended. Unset: no traces or metrics are exported.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT", value_name = "URL")]
+    pub otlp_endpoint: Option<String>,
+
+    /// Full URL for traces, used as given (overrides `--otlp-endpoint` for traces).
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", value_name = "URL")]
+    pub otlp_traces_endpoint: Option<String>,
+
+    /// Full URL for metrics, used as given (overrides `--otlp-endpoint` for metrics).
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", value_name = "URL")]
+    pub otlp_metrics_endpoint: Option<String>,
+
+    /// OTLP protocol. Only `http/protobuf` is built in; `grpc` is refused at start-up.
+    #[arg(
+        long,
+        env = "OTEL_EXPORTER_OTLP_PROTOCOL",
+        value_name = "PROTOCOL",
+        default_value = "http/protobuf"
+    )]
+    pub otlp_protocol: String,
+
+    /// `otlp` to export traces when an endpoint is set, `none` never to.
+    #[arg(
+        long,
+        env = "OTEL_TRACES_EXPORTER",
+        value_name = "otlp|none",
+        default_value = "otlp"
+    )]
+    pub traces_exporter: String,
+
+    /// `otlp` to export metrics when an endpoint is set, `none` never to.
+    #[arg(
+        long,
+        env = "OTEL_METRICS_EXPORTER",
+        value_name = "otlp|none",
+        default_value = "otlp"
+    )]
+    pub metrics_exporter: String,
+
+    /// The `service.name` resource attribute.
+    #[arg(
+        long,
+        env = "OTEL_SERVICE_NAME",
+        value_name = "NAME",
+        default_value = "ai-gateway"
+    )]
+    pub service_name: String,
+
+    /// More resource attributes, `key1=value1,key2=value2` (values percent-encoded).
+    #[arg(long, env = "OTEL_RESOURCE_ATTRIBUTES", value_name = "PAIRS")]
+    pub resource_attributes: Option<String>,
+
+    /// Trace sampler: always_on, always_off, traceidratio, parentbased_always_on,
+    /// parentbased_always_off or parentbased_traceidratio.
+    #[arg(
+        long,
+        env = "OTEL_TRACES_SAMPLER",
+        value_name = "SAMPLER",
+        default_value = "parentbased_always_on"
+    )]
+    pub traces_sampler: String,
+
+    /// The ratio of the traceidratio samplers, between 0 and 1 (default 1).
+    #[arg(long, env = "OTEL_TRACES_SAMPLER_ARG", value_name = "RATIO")]
+    pub traces_sampler_arg: Option<String>,
+
+    /// Where to write the Kong-compatible analytics record of routes with
+    /// `logging.log_statistics`, one JSON line per request: a file (appended to), or `-` for
+    /// stdout. Unset: the records go only to traces, as span events.
+    #[arg(long, env = "AI_GATEWAY_ANALYTICS_LOG", value_name = "PATH|-")]
+    pub analytics_log: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

@@ -9,6 +9,7 @@ use crate::cli::{CheckArgs, ProvidersArgs, ServeArgs};
 use crate::modules::ModuleRegistry;
 use crate::runtime::Runtime;
 use crate::server::ActorDirectory;
+use crate::telemetry::Telemetry;
 
 fn env_var(name: &str) -> Option<String> {
     std::env::var(name).ok()
@@ -118,6 +119,14 @@ pub fn check(args: CheckArgs) -> i32 {
 
 pub fn serve(args: ServeArgs) -> i32 {
     crate::upstream::install_crypto_provider();
+    // Settings first: a mistake in them is found before the modules and config are loaded.
+    let export = match crate::telemetry::config::resolve(&args.telemetry) {
+        Ok(export) => export,
+        Err(e) => {
+            print_errors(&[e]);
+            return 1;
+        }
+    };
     let dir = match args.providers.resolve() {
         Ok(d) => d,
         Err(e) => {
@@ -132,6 +141,13 @@ pub fn serve(args: ServeArgs) -> i32 {
             return 1;
         }
     };
+    let telemetry = match Telemetry::start(&export) {
+        Ok(telemetry) => Arc::new(telemetry),
+        Err(e) => {
+            print_errors(&[e]);
+            return 1;
+        }
+    };
     let workers = args
         .workers
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
@@ -140,6 +156,7 @@ pub fn serve(args: ServeArgs) -> i32 {
     let admin_state = AdminState {
         runtime: runtime.clone(),
         directory: directory.clone(),
+        telemetry: telemetry.clone(),
         providers: modules
             .modules
             .iter()
@@ -162,9 +179,10 @@ pub fn serve(args: ServeArgs) -> i32 {
     };
 
     let system = actix_rt::System::new();
+    let serving = telemetry.clone();
     let result = system.block_on(async move {
         let (proxy, proxy_addrs) =
-            crate::server::bind_proxy(runtime, directory, args.listen, workers)?;
+            crate::server::bind_proxy(runtime, directory, serving, args.listen, workers)?;
         let (admin, admin_addrs) = crate::admin::bind_admin(admin_state, args.admin_listen)?;
         let first = |addrs: &[std::net::SocketAddr]| {
             addrs
@@ -181,6 +199,7 @@ pub fn serve(args: ServeArgs) -> i32 {
             .await
             .map(|_| ())
     });
+    telemetry.shutdown();
     match result {
         Ok(()) => 0,
         Err(e) => {

@@ -3,12 +3,15 @@
 
 pub mod accounting;
 pub mod admin;
+pub mod attempts;
 pub mod auth;
 pub mod cli;
 pub mod cloud_auth;
 pub mod commands;
 pub mod config;
 pub mod errors;
+pub mod estimate;
+pub mod exchange;
 pub mod logging;
 pub mod modules;
 pub mod passthrough;
@@ -21,5 +24,6 @@ pub mod runtime;
 pub mod server;
 pub mod stats;
 pub mod stream;
+pub mod telemetry;
 pub mod template;
 pub mod upstream;

@@ -1,20 +1,20 @@
 //! Plain reverse proxying for routes with no ai-proxy plugin, as Kong does for every route: the
 //! request goes to the route's service (`protocol://host:port/path`) with the matched prefix
 //! stripped when the route says so, and both bodies stream through untouched.
-
-use std::time::Instant;
+//!
+//! The client's body streams upstream as it arrives, so it cannot be sent twice: these routes
+//! make one attempt, whatever the service's `retries`. Their span ends when the response head is
+//! forwarded.
 
 use actix_web::http::header::HeaderMap;
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use provider_sdk::abi::ResponseMeta;
 
-use crate::accounting::Accounting;
 use crate::config::Service;
 use crate::errors::GatewayError;
-use crate::proxy::{copy_response_headers, NOT_FORWARDED_UPSTREAM};
-use crate::route_actor::RouteActor;
+use crate::exchange::{Ending, Exchange, ResponseBody};
+use crate::proxy::{copy_response_headers, upstream_error, NOT_FORWARDED_UPSTREAM};
 use crate::router::RouteMatch;
-use crate::stats::ErrorClass;
 
 /// Kong's `path_handling: v0`: the service's path, then the (stripped) request path.
 fn upstream_url(service: &Service, path: &str, query: &str) -> String {
@@ -44,33 +44,41 @@ pub async fn forward(
     client: &awc::Client,
     service: &Service,
     found: &RouteMatch,
-    actor: &actix::Addr<RouteActor>,
-    started: Instant,
+    exchange: &mut Exchange,
 ) -> Result<HttpResponse, GatewayError> {
     let url = upstream_url(service, &found.stripped_path, req.query_string());
     let host = crate::upstream::host_of(&url).to_string();
+    exchange.sending(&url, None);
+    let mut attempt = exchange.attempt(0, req.method().as_str());
     let mut request = client.request(req.method().clone(), url.as_str());
     forward_headers(req.headers(), request.headers_mut());
-    let mut response = request
-        .send_stream(payload)
-        .await
-        .map_err(|e| crate::upstream::send_error(e, &host))?;
+    if let Some(trace_context) = attempt.propagation.take() {
+        for (name, value) in trace_context {
+            request.headers_mut().insert(name, value);
+        }
+    }
+    let mut response = match request.send_stream(payload).await {
+        Ok(response) => response,
+        Err(e) => {
+            let error = crate::upstream::send_error(e, &host);
+            exchange.attempt_failed(attempt, &error, false);
+            return Err(error);
+        }
+    };
     let status = response.status();
+    exchange.attempt_answered(attempt, status.as_u16());
     let mut client_response = HttpResponse::build(status);
     copy_response_headers(response.headers(), &mut client_response);
-    let error = if status.is_client_error() {
-        Some(ErrorClass::Upstream4xx)
-    } else if status.is_server_error() {
-        Some(ErrorClass::Upstream5xx)
-    } else {
-        None
-    };
-    Accounting::new(actor.clone(), started, None).finish(
-        status.as_u16(),
+    let error = upstream_error(status);
+    let message = error.map(|_| format!("upstream answered {}", status.as_u16()));
+    exchange.finish(Ending {
+        status: status.as_u16(),
         error,
-        &ResponseMeta::default(),
-        None,
-    );
+        message: message.as_deref(),
+        meta: &ResponseMeta::default(),
+        first_byte: None,
+        body: ResponseBody::None,
+    });
     Ok(client_response.streaming(response.take_payload()))
 }
 

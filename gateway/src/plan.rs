@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use provider_sdk::abi::RouteType;
+use serde::Deserialize;
 
 use crate::config::StreamingPolicy;
 use crate::errors::GatewayError;
@@ -38,11 +39,13 @@ pub struct Plan {
     pub client_wants_usage: bool,
     /// Cost per 1M (input, output) tokens, when both are configured.
     pub costs: Option<(f64, f64)>,
+    /// The tuning options the route configures, which override the client's.
+    pub tuning: RequestParams,
 }
 
 pub fn make_plan(ai: &AiRoute, input: PlanInput) -> Result<Plan, GatewayError> {
     let route_type = ai.config.route_type;
-    let (configured_name, options_json, costs) = match &input.template {
+    let (configured_name, options_json, costs, tuning) = match &input.template {
         Some(t) if ai.templated => {
             let ctx = TemplateContext {
                 headers: &t.headers,
@@ -53,12 +56,14 @@ pub fn make_plan(ai: &AiRoute, input: PlanInput) -> Result<Plan, GatewayError> {
                 .map_err(GatewayError::bad_request)?;
             let options = Arc::<str>::from(model.options.to_string());
             let costs = crate::runtime::costs_of(&model.options);
-            (model.name.clone(), options, costs)
+            let tuning = RequestParams::from_options(&model.options);
+            (model.name.clone(), options, costs, tuning)
         }
         _ => (
             ai.config.model.name.clone(),
             ai.options_json.clone(),
             ai.costs,
+            ai.tuning,
         ),
     };
     let configured_name = configured_name.filter(|n| !n.is_empty());
@@ -99,7 +104,52 @@ pub fn make_plan(ai: &AiRoute, input: PlanInput) -> Result<Plan, GatewayError> {
         stream,
         client_wants_usage: stream && input.include_usage,
         costs,
+        tuning,
     })
+}
+
+/// The tuning parameters of a request that its span reports (`gen_ai.request.*`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize)]
+pub struct RequestParams {
+    pub max_tokens: Option<u64>,
+    pub temperature: Option<f64>,
+    pub top_p: Option<f64>,
+}
+
+impl RequestParams {
+    /// The ones a route's `model.options` set.
+    pub fn from_options(options: &serde_json::Value) -> RequestParams {
+        RequestParams {
+            max_tokens: options.get("max_tokens").and_then(|v| v.as_u64()),
+            temperature: options.get("temperature").and_then(|v| v.as_f64()),
+            top_p: options.get("top_p").and_then(|v| v.as_f64()),
+        }
+    }
+
+    /// The ones a client's body sets (`max_completion_tokens` standing in for `max_tokens`),
+    /// skimmed with serde skipping everything else. A body where they have other types gives
+    /// none: it is the client's business (`preserve`), or was refused already.
+    ///
+    /// A second pass over the body, made only for a sampled span: provider-sdk's
+    /// `peek_request`, which validates the body first, visits these fields but does not return
+    /// their values.
+    pub fn skim(body: &[u8]) -> RequestParams {
+        #[derive(Deserialize)]
+        struct Skim {
+            max_tokens: Option<u64>,
+            max_completion_tokens: Option<u64>,
+            temperature: Option<f64>,
+            top_p: Option<f64>,
+        }
+        serde_json::from_slice::<Skim>(body).map_or_else(
+            |_| RequestParams::default(),
+            |s| RequestParams {
+                max_tokens: s.max_tokens.or(s.max_completion_tokens),
+                temperature: s.temperature,
+                top_p: s.top_p,
+            },
+        )
+    }
 }
 
 /// The few facts of the client's body that the plan needs, read once by the handler.
@@ -121,5 +171,36 @@ impl RequestFacts {
             stream: peek.stream,
             include_usage: peek.include_usage,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_params_are_skimmed_from_the_body_and_read_from_options() {
+        let body = br#"{"messages":[{"role":"user","content":"hi"}],"max_completion_tokens":256,"temperature":0.2,"top_p":0.9}"#;
+        assert_eq!(
+            RequestParams::skim(body),
+            RequestParams {
+                max_tokens: Some(256),
+                temperature: Some(0.2),
+                top_p: Some(0.9),
+            }
+        );
+        assert_eq!(
+            RequestParams::skim(br#"{"temperature":"hot"}"#),
+            RequestParams::default()
+        );
+        assert_eq!(
+            RequestParams::from_options(
+                &serde_json::json!({"max_tokens": 512, "upstream_url": "x"})
+            ),
+            RequestParams {
+                max_tokens: Some(512),
+                ..RequestParams::default()
+            }
+        );
     }
 }

@@ -1,7 +1,8 @@
 //! The data path of one proxied request: route, read and check the body, ask the route actor for
 //! a plan, let the provider module build the upstream request, apply auth, send, and translate
 //! the answer (whole or streamed) back. Every failure becomes an OpenAI-shaped error, and every
-//! request, failed or not, is recorded in its route's statistics.
+//! request, failed or not, is recorded ([`Exchange`]): in its route's statistics, its span and
+//! its analytics record.
 
 use std::time::Instant;
 
@@ -14,9 +15,9 @@ use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use provider_sdk::abi::{HeaderRef, RequestPlan, ResponseMeta, RouteType};
 
-use crate::accounting::Accounting;
 use crate::errors::GatewayError;
-use crate::plan::{Plan, PlanInput, RequestFacts, TemplateInputs};
+use crate::exchange::{Ending, Exchange, ResponseBody};
+use crate::plan::{Plan, PlanInput, RequestFacts, RequestParams, TemplateInputs};
 use crate::route_actor::{MakePlan, RouteActor};
 use crate::router::RouteMatch;
 use crate::runtime::{AiRoute, RouteRuntime};
@@ -79,18 +80,30 @@ pub async fn handle(
     };
     let route = worker.runtime.routes[found.route].clone();
     let actor = worker.actors[found.route].clone();
-    match proxy(&req, payload, &worker, &route, &found, &actor, started).await {
+    let mut exchange = Exchange::begin(
+        &req,
+        route.clone(),
+        actor.clone(),
+        worker.telemetry.clone(),
+        started,
+    );
+    match proxy(
+        &req,
+        payload,
+        &worker,
+        &route,
+        &found,
+        &actor,
+        &mut exchange,
+    )
+    .await
+    {
         Ok(response) => response,
         Err(e) => {
             if e.status.is_server_error() {
                 tracing::warn!(route = %route.name, status = e.status.as_u16(), "{}", e.message);
             }
-            Accounting::new(actor, started, None).finish(
-                e.status.as_u16(),
-                Some(e.class),
-                &ResponseMeta::default(),
-                None,
-            );
+            exchange.finish(Ending::failed(&e, &ResponseMeta::default()));
             e.error_response()
         }
     }
@@ -189,7 +202,7 @@ async fn proxy(
     route: &RouteRuntime,
     found: &RouteMatch,
     actor: &Addr<RouteActor>,
-    started: Instant,
+    exchange: &mut Exchange,
 ) -> Result<HttpResponse, GatewayError> {
     let Some(ai) = &route.ai else {
         return crate::passthrough::forward(
@@ -198,8 +211,7 @@ async fn proxy(
             &worker.clients[route.service],
             &worker.runtime.services[route.service],
             found,
-            actor,
-            started,
+            exchange,
         )
         .await;
     };
@@ -209,8 +221,12 @@ async fn proxy(
         content_type_is_json(req)?;
     }
     let body = read_body(req, payload, ai.config.max_request_body_size).await?;
+    exchange.client_body(&body);
 
     let facts = RequestFacts::read(route_type, &body)?;
+    let asked = exchange
+        .wants_request_params()
+        .then(|| RequestParams::skim(&body));
     let input = PlanInput {
         body_model: facts.model,
         stream_requested: facts.stream,
@@ -221,6 +237,7 @@ async fn proxy(
         .send(MakePlan(input))
         .await
         .map_err(|e| GatewayError::internal(format!("route actor unavailable: {e}")))??;
+    exchange.planned(&plan, asked);
 
     let client_headers = client_header_refs(req.headers());
     let ffi_plan = RequestPlan {
@@ -250,6 +267,7 @@ async fn proxy(
         None => body.clone(),
     };
     let upstream_body = crate::auth::apply_body(&ai.config.auth, upstream_body, signed);
+    exchange.sending(&url, Some(&upstream_body));
 
     let client = &worker.clients[route.service];
     let mut request = client.request(method, url.as_str());
@@ -281,12 +299,18 @@ async fn proxy(
         )
         .await?;
     let service = &worker.runtime.services[route.service];
-    let mut response = request
-        .send_body(upstream_body)
-        .await
-        .map_err(|e| crate::upstream::send_error(e, &upstream_host))?;
+    let request = request
+        .freeze()
+        .map_err(|e| GatewayError::internal(format!("cannot build the upstream request: {e}")))?;
+    let mut response = crate::attempts::send(
+        &request,
+        &upstream_body,
+        service.retries,
+        &upstream_host,
+        exchange,
+    )
+    .await?;
     let status = response.status();
-    let accounting = Accounting::new(actor.clone(), started, plan.costs);
 
     // A preserved call streams when the upstream says so: its body is the client's business, so
     // the plan cannot know beforehand.
@@ -316,8 +340,7 @@ async fn proxy(
             translator,
             service.read_timeout,
             upstream_host,
-            started,
-            accounting,
+            exchange.hand_over(),
         );
         return Ok(client_response.streaming(body));
     }
@@ -357,15 +380,28 @@ async fn proxy(
     if status.is_success() {
         add_model_header(ai, &plan, &mut client_response);
     }
-    let error = if status.is_client_error() {
+    let error = upstream_error(status);
+    let message = error.map(|_| format!("upstream answered {}", status.as_u16()));
+    exchange.finish(Ending {
+        status: status.as_u16(),
+        error,
+        message: message.as_deref(),
+        meta: &meta,
+        first_byte: None,
+        body: ResponseBody::Whole(&body),
+    });
+    Ok(client_response.body(body))
+}
+
+/// The error class of an upstream's status, if it is an error.
+pub(crate) fn upstream_error(status: StatusCode) -> Option<crate::stats::ErrorClass> {
+    if status.is_client_error() {
         Some(crate::stats::ErrorClass::Upstream4xx)
     } else if status.is_server_error() {
         Some(crate::stats::ErrorClass::Upstream5xx)
     } else {
         None
-    };
-    accounting.finish(status.as_u16(), error, &meta, None);
-    Ok(client_response.body(body))
+    }
 }
 
 fn is_event_stream(headers: &HeaderMap) -> bool {

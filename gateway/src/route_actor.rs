@@ -1,6 +1,7 @@
 //! The route actor: one per route on each worker thread. It turns a request's facts into a
-//! [`Plan`] and keeps the route's usage statistics for that worker. The admin API reads every
-//! worker's instance and merges them.
+//! [`Plan`] and keeps the route's usage statistics for that worker, in total and per target, and
+//! records them into the OTLP metric instruments when metrics are exported. The admin API reads
+//! every worker's instance and merges them.
 //!
 //! Why per worker: a same-thread `send().await` costs well under a microsecond, while one actor
 //! shared by all workers serialises every request through one thread and halved throughput when
@@ -14,15 +15,19 @@ use crate::errors::GatewayError;
 use crate::plan::{make_plan, Plan, PlanInput};
 use crate::runtime::RouteRuntime;
 use crate::stats::{Outcome, RouteStats};
+use crate::telemetry::metrics::{Instruments, RouteSeries};
 
 pub struct RouteActor {
     route: Arc<RouteRuntime>,
     stats: RouteStats,
+    /// Present when metrics are exported over OTLP.
+    series: Option<RouteSeries>,
 }
 
 impl RouteActor {
-    pub fn new(route: Arc<RouteRuntime>) -> RouteActor {
+    pub fn new(route: Arc<RouteRuntime>, instruments: Option<Instruments>) -> RouteActor {
         RouteActor {
+            series: instruments.map(|i| RouteSeries::new(i, &route)),
             route,
             stats: RouteStats::default(),
         }
@@ -64,6 +69,9 @@ impl Handler<RecordOutcome> for RouteActor {
 
     fn handle(&mut self, msg: RecordOutcome, _: &mut Context<Self>) {
         self.stats.record(&msg.0);
+        if let Some(series) = &mut self.series {
+            series.record(&msg.0);
+        }
     }
 }
 

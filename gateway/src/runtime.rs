@@ -7,8 +7,9 @@ use std::sync::Arc;
 use provider_sdk::abi::RouteType;
 
 use crate::cloud_auth::{AwsCredentials, Env, RouteCloudAuth};
-use crate::config::{AiProxyConfig, GatewayConfig, Service};
+use crate::config::{AiProxyConfig, GatewayConfig, ParamLocation, Service};
 use crate::modules::ModuleRegistry;
+use crate::plan::RequestParams;
 use crate::provider::ProviderHandle;
 use crate::router::Router;
 
@@ -36,8 +37,26 @@ pub struct AiRoute {
     /// Whether any string under `config.model` holds a `$(...)` template.
     pub templated: bool,
     pub costs: Option<(f64, f64)>,
+    /// The tuning options `model.options` sets (without templates).
+    pub tuning: RequestParams,
     /// AWS credentials to sign with and the GCP token source, when the route has them.
     pub cloud_auth: RouteCloudAuth,
+    /// The analytics record's `plugin_id`: the plugin's `id`, else its `instance_name`, else
+    /// where it is in the file.
+    pub plugin_id: String,
+    /// The provider module's file, for the spans.
+    pub module_file: Arc<str>,
+}
+
+impl AiRoute {
+    /// The name of the body parameter the route authenticates with, if it does.
+    pub fn body_param_name(&self) -> Option<&str> {
+        let auth = &self.config.auth;
+        match auth.param_location {
+            Some(ParamLocation::Body) => auth.param_name.as_deref(),
+            _ => None,
+        }
+    }
 }
 
 /// `(input_cost, output_cost)` per 1M tokens, when both are set (Kong uses neither otherwise).
@@ -131,12 +150,22 @@ fn ai_route(
     let templated = ai.model.name.as_deref().is_some_and(|n| n.contains("$("))
         || ai.model.provider.contains("$(")
         || contains_template(&ai.model.options);
+    let module_file = modules
+        .get(&ai.model.provider)
+        .map_or_else(String::new, |m| m.path.display().to_string());
     Ok(AiRoute {
         options_json: Arc::from(ai.model.options.to_string()),
         costs: costs_of(&ai.model.options),
+        tuning: RequestParams::from_options(&ai.model.options),
         templated,
         provider,
         cloud_auth,
+        plugin_id: ai
+            .plugin_id
+            .clone()
+            .or_else(|| ai.instance_name.clone())
+            .unwrap_or_else(|| ai.config_path.trim_end_matches(".config").to_string()),
+        module_file: Arc::from(module_file),
         config: ai,
     })
 }
@@ -206,6 +235,7 @@ mod tests {
     fn bedrock(options: serde_json::Value) -> AiProxyConfig {
         AiProxyConfig {
             instance_name: None,
+            plugin_id: None,
             route_type: RouteType::CHAT,
             auth: AuthConfig::default(),
             model: ModelConfig::new(BEDROCK.to_string(), Some("m".into()), options),

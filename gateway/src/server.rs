@@ -9,6 +9,7 @@ use actix_web::{web, App, HttpServer};
 
 use crate::route_actor::RouteActor;
 use crate::runtime::Runtime;
+use crate::telemetry::Telemetry;
 
 /// What one worker thread owns.
 pub struct WorkerState {
@@ -17,6 +18,7 @@ pub struct WorkerState {
     pub actors: Vec<Addr<RouteActor>>,
     /// This worker's upstream client for each service, indexed like `runtime.services`.
     pub clients: Vec<awc::Client>,
+    pub telemetry: Arc<Telemetry>,
 }
 
 /// Every worker's route actors, so that the admin API can read and merge their statistics.
@@ -42,6 +44,7 @@ impl ActorDirectory {
 pub fn bind_proxy(
     runtime: Arc<Runtime>,
     directory: Arc<ActorDirectory>,
+    telemetry: Arc<Telemetry>,
     listen: SocketAddr,
     workers: usize,
 ) -> std::io::Result<(actix_web::dev::Server, Vec<SocketAddr>)> {
@@ -49,7 +52,7 @@ pub fn bind_proxy(
         let actors: Vec<Addr<RouteActor>> = runtime
             .routes
             .iter()
-            .map(|route| RouteActor::new(route.clone()).start())
+            .map(|route| RouteActor::new(route.clone(), telemetry.instruments.clone()).start())
             .collect();
         directory.register(actors.clone());
         let clients = runtime
@@ -62,6 +65,7 @@ pub fn bind_proxy(
                 runtime: runtime.clone(),
                 actors,
                 clients,
+                telemetry: telemetry.clone(),
             }))
             .default_service(web::to(crate::proxy::handle))
     })

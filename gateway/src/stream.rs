@@ -1,12 +1,21 @@
 //! The body of a streamed response: each upstream chunk goes through the module's stream
 //! translator as it arrives and the translated bytes go to the client at once, so nothing is
-//! buffered beyond a partial event. The route's statistics are recorded when the stream ends or
-//! the client goes away, whichever comes first.
+//! buffered beyond a partial event. The request is recorded ([`Exchange::finish`]: statistics,
+//! span, analytics) when the stream ends or the client goes away, whichever comes first, so its
+//! span covers the whole stream.
+//!
+//! Per chunk, besides the translation, the characters of generated text are counted in place
+//! (for the estimate, used only if the provider reports no usage), and the bytes are copied
+//! aside only when the route logs payloads, up to the log's limit.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
+
+use crate::estimate::{text_chars, GENERATED_KEYS};
+use crate::exchange::{Ending, Exchange, ResponseBody};
+use crate::telemetry::analytics::MAX_LOGGED_BODY;
 
 use abi_stable::std_types::RSlice;
 use actix_rt::time::{sleep, Sleep};
@@ -14,7 +23,6 @@ use bytes::Bytes;
 use futures_util::Stream;
 use provider_sdk::abi::{ModuleError, ResponseMeta, StreamTranslatorBox};
 
-use crate::accounting::Accounting;
 use crate::errors::GatewayError;
 use crate::stats::ErrorClass;
 
@@ -26,11 +34,16 @@ pub struct TranslatingStream {
     idle_timeout: Duration,
     idle: Pin<Box<Sleep>>,
     host: String,
-    started: Instant,
     first_byte_at: Option<Instant>,
     error: Option<ErrorClass>,
+    /// Why the stream failed, for the span.
+    message: Option<String>,
     finished: bool,
-    accounting: Option<Accounting>,
+    generated_chars: u64,
+    /// What the client received, when the route logs payloads.
+    captured: Option<Vec<u8>>,
+    captured_cut: bool,
+    exchange: Exchange,
 }
 
 impl TranslatingStream {
@@ -39,8 +52,7 @@ impl TranslatingStream {
         translator: StreamTranslatorBox,
         idle_timeout: Duration,
         host: String,
-        started: Instant,
-        accounting: Accounting,
+        exchange: Exchange,
     ) -> TranslatingStream {
         TranslatingStream {
             upstream,
@@ -48,11 +60,14 @@ impl TranslatingStream {
             idle_timeout,
             idle: Box::pin(sleep(idle_timeout)),
             host,
-            started,
             first_byte_at: None,
             error: None,
+            message: None,
             finished: false,
-            accounting: Some(accounting),
+            generated_chars: 0,
+            captured: exchange.logs_payloads().then(Vec::new),
+            captured_cut: false,
+            exchange,
         }
     }
 
@@ -63,6 +78,12 @@ impl TranslatingStream {
         if self.first_byte_at.is_none() {
             self.first_byte_at = Some(Instant::now());
         }
+        self.generated_chars += text_chars(&bytes, GENERATED_KEYS);
+        if let Some(captured) = &mut self.captured {
+            let room = MAX_LOGGED_BODY.saturating_sub(captured.len());
+            self.captured_cut |= bytes.len() > room;
+            captured.extend_from_slice(&bytes[..bytes.len().min(room)]);
+        }
         Some(Bytes::from(bytes))
     }
 
@@ -70,6 +91,7 @@ impl TranslatingStream {
     /// translator still had.
     fn fail(&mut self, error: GatewayError) -> Option<Bytes> {
         self.error = Some(error.class);
+        self.message = Some(error.message.clone());
         self.finished = true;
         let mut out = match self.translator.finish().into_result() {
             Ok(rest) => rest.into_vec(),
@@ -85,12 +107,25 @@ impl TranslatingStream {
         self.fail(GatewayError::from_module(e))
     }
 
+    /// Ends the request's record with the usage the translator collected from the provider's
+    /// events, read once here at the end.
     fn record(&mut self) {
-        if let Some(accounting) = self.accounting.take() {
-            let meta: ResponseMeta = self.translator.meta();
-            let ttft = self.first_byte_at.map(|t| t.duration_since(self.started));
-            accounting.finish(200, self.error, &meta, ttft);
+        if !self.exchange.is_open() {
+            return;
         }
+        let meta: ResponseMeta = self.translator.meta();
+        self.exchange.finish(Ending {
+            status: 200,
+            error: self.error,
+            message: self.message.as_deref(),
+            meta: &meta,
+            first_byte: self.first_byte_at,
+            body: ResponseBody::Stream {
+                generated_chars: self.generated_chars,
+                sse: self.captured.as_deref(),
+                cut: self.captured_cut,
+            },
+        });
     }
 }
 

@@ -45,6 +45,25 @@ pub fn client_for(service: &Service) -> awc::Client {
         .finish()
 }
 
+/// Whether a failed attempt may be made again: only when the upstream was not reached, or closed
+/// the connection before sending a response head (a pooled keep-alive connection it had closed
+/// meanwhile, or a crash before answering). Never after a timeout once the request was sent, and
+/// never for a response, whatever its status: the upstream may be working on the request (an
+/// LLM call is not idempotent and costs money), which is also why nginx, under Kong, does not
+/// retry a POST once it is sent. The one exception taken here, a connection closed before any
+/// response head, is what a stale keep-alive connection looks like, and retrying it is what
+/// makes such connections harmless.
+pub fn is_retryable(e: &SendRequestError) -> bool {
+    match e {
+        SendRequestError::Connect(_) | SendRequestError::Send(_) => true,
+        SendRequestError::Response(parse) => matches!(
+            parse,
+            actix_web::error::ParseError::Incomplete | actix_web::error::ParseError::Io(_)
+        ),
+        _ => false,
+    }
+}
+
 /// Classifies a failure to get a response head from the upstream.
 pub fn send_error(e: SendRequestError, host: &str) -> GatewayError {
     match e {
@@ -79,6 +98,20 @@ pub fn host_of(url: &str) -> &str {
     authority.rsplit('@').next().unwrap_or(authority)
 }
 
+/// `host:port` of a URL, the port made explicit from the scheme when the URL has none, for the
+/// `server.address` and `server.port` of telemetry.
+pub fn authority_of(url: &str) -> String {
+    let host = host_of(url);
+    let has_port = host
+        .rsplit_once(':')
+        .is_some_and(|(_, port)| !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()));
+    if has_port {
+        return host.to_string();
+    }
+    let port = if url.starts_with("https://") { 443 } else { 80 };
+    format!("{host}:{port}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,6 +123,41 @@ mod tests {
             "api.x.com:8443"
         );
         assert_eq!(host_of("http://127.0.0.1:9/a"), "127.0.0.1:9");
+    }
+
+    #[test]
+    fn authorities_always_have_a_port() {
+        assert_eq!(
+            authority_of("https://api.openai.com/v1/chat"),
+            "api.openai.com:443"
+        );
+        assert_eq!(authority_of("http://backend/v1"), "backend:80");
+        assert_eq!(
+            authority_of("http://k:pw@127.0.0.1:9/a?key=s"),
+            "127.0.0.1:9"
+        );
+        assert_eq!(authority_of("http://[::1]:8080/"), "[::1]:8080");
+    }
+
+    #[test]
+    fn only_failures_before_a_response_head_are_retried() {
+        let refused = SendRequestError::Connect(ConnectError::Io(std::io::Error::from(
+            std::io::ErrorKind::ConnectionRefused,
+        )));
+        assert!(is_retryable(&refused));
+        assert!(is_retryable(&SendRequestError::Connect(
+            ConnectError::Disconnected
+        )));
+        assert!(is_retryable(&SendRequestError::Send(std::io::Error::from(
+            std::io::ErrorKind::ConnectionReset
+        ))));
+        assert!(is_retryable(&SendRequestError::Response(
+            actix_web::error::ParseError::Incomplete
+        )));
+        assert!(!is_retryable(&SendRequestError::Timeout));
+        assert!(!is_retryable(&SendRequestError::Response(
+            actix_web::error::ParseError::Header
+        )));
     }
 
     #[test]

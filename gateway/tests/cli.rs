@@ -31,10 +31,46 @@ fn serve_help_documents_every_flag_and_its_environment_variable() {
         ("--admin-listen", "AI_GATEWAY_ADMIN_LISTEN"),
         ("--workers", "AI_GATEWAY_WORKERS"),
         ("--log-level", "AI_GATEWAY_LOG"),
+        ("--otlp-endpoint", "OTEL_EXPORTER_OTLP_ENDPOINT"),
+        (
+            "--otlp-traces-endpoint",
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        ),
+        (
+            "--otlp-metrics-endpoint",
+            "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+        ),
+        ("--otlp-protocol", "OTEL_EXPORTER_OTLP_PROTOCOL"),
+        ("--traces-exporter", "OTEL_TRACES_EXPORTER"),
+        ("--metrics-exporter", "OTEL_METRICS_EXPORTER"),
+        ("--service-name", "OTEL_SERVICE_NAME"),
+        ("--resource-attributes", "OTEL_RESOURCE_ATTRIBUTES"),
+        ("--traces-sampler", "OTEL_TRACES_SAMPLER"),
+        ("--traces-sampler-arg", "OTEL_TRACES_SAMPLER_ARG"),
+        ("--analytics-log", "AI_GATEWAY_ANALYTICS_LOG"),
     ] {
         assert!(out.contains(flag), "{flag} missing from:\n{out}");
         assert!(out.contains(env), "{env} missing from:\n{out}");
     }
+}
+
+#[test]
+fn serve_refuses_an_otlp_protocol_it_does_not_speak() {
+    let (code, out, err) = run(&[
+        "serve",
+        "--config",
+        "/nonexistent/kong.yaml",
+        "--otlp-endpoint",
+        "http://127.0.0.1:4317",
+        "--otlp-protocol",
+        "grpc",
+    ]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert_eq!(
+        err.trim_end(),
+        "error: --otlp-protocol/OTEL_EXPORTER_OTLP_PROTOCOL: grpc is not supported by this \
+         build; use http/protobuf and the collector's OTLP/HTTP port (usually 4318)"
+    );
 }
 
 #[test]

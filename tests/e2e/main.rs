@@ -19,6 +19,7 @@ mod proxy;
 mod sdk_conformance;
 mod status;
 mod streaming;
+mod telemetry;
 
 use ai_gateway_tests::{
     gateway::Gateway,

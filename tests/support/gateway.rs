@@ -297,6 +297,11 @@ impl Gateway {
         lossy(&self.stderr)
     }
 
+    /// The process id, to read its memory use from `/proc/<pid>/status`.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Whether the process is still running (a panic that escaped a module would have ended it).
     pub fn is_running(&mut self) -> bool {
         self.child.try_wait().unwrap().is_none()

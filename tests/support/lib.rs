@@ -9,6 +9,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod aws_eventstream;
+pub mod collector;
 pub mod config;
 pub mod gateway;
 pub mod http;

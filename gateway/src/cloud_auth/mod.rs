@@ -234,6 +234,7 @@ mod tests {
     fn config(provider: &str, auth: AuthConfig) -> AiProxyConfig {
         AiProxyConfig {
             instance_name: None,
+            plugin_id: None,
             route_type: RouteType::CHAT,
             auth,
             model: ModelConfig::new(provider.to_string(), Some("m".into()), json!({})),

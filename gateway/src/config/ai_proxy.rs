@@ -20,6 +20,8 @@ pub const DEFAULT_MAX_REQUEST_BODY_SIZE: usize = 8 * 1024 * 1024;
 pub struct AiProxyConfig {
     /// The plugin's `instance_name`, for logs and metrics.
     pub instance_name: Option<String>,
+    /// The plugin's `id`, when the file gives one (the analytics record's `plugin_id`).
+    pub plugin_id: Option<String>,
     pub route_type: RouteType,
     pub auth: AuthConfig,
     pub model: ModelConfig,
@@ -293,6 +295,7 @@ pub(crate) fn parse_ai_proxy_config(
     };
     let config = AiProxyConfig {
         instance_name: instance_name.map(str::to_owned),
+        plugin_id: None,
         route_type,
         auth,
         model,

@@ -57,7 +57,7 @@ pub(crate) fn parse_plugins(
         };
         let enabled = record.bool_or("enabled", true);
         record.strings("tags");
-        record.string("id");
+        let id = record.string("id").map(str::to_owned);
         for (protocol_index, protocol) in record.strings("protocols") {
             if !matches!(protocol, "http" | "https") {
                 let protocol_path = index_path(&record.path_of("protocols"), protocol_index);
@@ -89,7 +89,12 @@ pub(crate) fn parse_plugins(
                 let config_path = record.path_of("config");
                 let config = record.value("config");
                 let parsed =
-                    parse_ai_proxy_config(config, config_path, instance_name, record.errors());
+                    parse_ai_proxy_config(config, config_path, instance_name, record.errors()).map(
+                        |config| AiProxyConfig {
+                            plugin_id: id,
+                            ..config
+                        },
+                    );
                 if enabled {
                     ai_proxy = parsed;
                 }

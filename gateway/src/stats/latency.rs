@@ -1,5 +1,5 @@
-//! Per-route usage statistics: counters and latency histograms that each worker's route actor
-//! keeps for itself and that the admin API merges when it reads them.
+//! The latency histogram behind the percentiles of `/status/routes`: fine-grained, fixed-size, and
+//! mergeable across the workers' route actors.
 
 use serde::Serialize;
 
@@ -109,112 +109,6 @@ pub struct LatencySummary {
     pub max: f64,
 }
 
-/// Why a request failed, for the per-route error counters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorClass {
-    /// The gateway refused the client's request (validation, model rules, size, streaming policy).
-    BadRequest,
-    /// The upstream answered with a 4xx status.
-    Upstream4xx,
-    /// The upstream answered with a 5xx status.
-    Upstream5xx,
-    /// The upstream could not be reached (connect or protocol error).
-    Unreachable,
-    /// The upstream did not answer within the service's timeouts.
-    Timeout,
-    /// The provider module failed (an error it could not translate, or a caught panic).
-    Module,
-}
-
-/// The outcome of one request, sent by the handler to the route actor.
-#[derive(Debug, Clone, Default)]
-pub struct Outcome {
-    pub status: u16,
-    pub error: Option<ErrorClass>,
-    pub prompt_tokens: u64,
-    pub completion_tokens: u64,
-    pub total_tokens: u64,
-    pub cost: f64,
-    pub latency_us: u64,
-    /// Time to the first byte of the body sent to the client, for streamed responses.
-    pub ttft_us: Option<u64>,
-}
-
-#[derive(Clone, Default)]
-pub struct RouteStats {
-    pub requests: u64,
-    pub responses_2xx: u64,
-    pub responses_4xx: u64,
-    pub responses_5xx: u64,
-    pub errors: ErrorCounts,
-    pub prompt_tokens: u64,
-    pub completion_tokens: u64,
-    pub total_tokens: u64,
-    pub cost: f64,
-    pub latency: Histogram,
-    pub ttft: Histogram,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct ErrorCounts {
-    pub bad_request: u64,
-    pub upstream_4xx: u64,
-    pub upstream_5xx: u64,
-    pub unreachable: u64,
-    pub timeout: u64,
-    pub module: u64,
-}
-
-impl RouteStats {
-    pub fn record(&mut self, outcome: &Outcome) {
-        self.requests += 1;
-        match outcome.status {
-            400..=499 => self.responses_4xx += 1,
-            500..=599 => self.responses_5xx += 1,
-            _ => self.responses_2xx += 1,
-        }
-        if let Some(class) = outcome.error {
-            let e = &mut self.errors;
-            match class {
-                ErrorClass::BadRequest => e.bad_request += 1,
-                ErrorClass::Upstream4xx => e.upstream_4xx += 1,
-                ErrorClass::Upstream5xx => e.upstream_5xx += 1,
-                ErrorClass::Unreachable => e.unreachable += 1,
-                ErrorClass::Timeout => e.timeout += 1,
-                ErrorClass::Module => e.module += 1,
-            }
-        }
-        self.prompt_tokens += outcome.prompt_tokens;
-        self.completion_tokens += outcome.completion_tokens;
-        self.total_tokens += outcome.total_tokens;
-        self.cost += outcome.cost;
-        self.latency.record(outcome.latency_us);
-        if let Some(ttft) = outcome.ttft_us {
-            self.ttft.record(ttft);
-        }
-    }
-
-    pub fn merge(&mut self, other: &RouteStats) {
-        self.requests += other.requests;
-        self.responses_2xx += other.responses_2xx;
-        self.responses_4xx += other.responses_4xx;
-        self.responses_5xx += other.responses_5xx;
-        let (a, b) = (&mut self.errors, &other.errors);
-        a.bad_request += b.bad_request;
-        a.upstream_4xx += b.upstream_4xx;
-        a.upstream_5xx += b.upstream_5xx;
-        a.unreachable += b.unreachable;
-        a.timeout += b.timeout;
-        a.module += b.module;
-        self.prompt_tokens += other.prompt_tokens;
-        self.completion_tokens += other.completion_tokens;
-        self.total_tokens += other.total_tokens;
-        self.cost += other.cost;
-        self.latency.merge(&other.latency);
-        self.ttft.merge(&other.ttft);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -273,31 +167,5 @@ mod tests {
         for q in [0.1, 0.5, 0.9, 1.0] {
             assert_eq!(a.quantile_us(q), both.quantile_us(q));
         }
-    }
-
-    #[test]
-    fn route_stats_count_by_class_and_sum_tokens() {
-        let mut s = RouteStats::default();
-        s.record(&Outcome {
-            status: 200,
-            prompt_tokens: 25,
-            completion_tokens: 12,
-            total_tokens: 37,
-            cost: 0.00037,
-            latency_us: 1500,
-            ..Outcome::default()
-        });
-        s.record(&Outcome {
-            status: 504,
-            error: Some(ErrorClass::Timeout),
-            latency_us: 60_000_000,
-            ..Outcome::default()
-        });
-        assert_eq!(s.requests, 2);
-        assert_eq!((s.responses_2xx, s.responses_5xx), (1, 1));
-        assert_eq!(s.errors.timeout, 1);
-        assert_eq!(s.total_tokens, 37);
-        assert_eq!(s.latency.count(), 2);
-        assert_eq!(s.ttft.count(), 0);
     }
 }

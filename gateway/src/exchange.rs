@@ -1,0 +1,573 @@
+//! One client request, from its arrival to the end of its response, as telemetry sees it. The
+//! handler tells it what it learns (the plan, the upstream, each attempt); when the request ends
+//! (the whole response is ready, the stream ends, or the client goes away) it computes the
+//! figures once ([`crate::accounting`]) and hands them on:
+//!
+//! - to the route actor, with `do_send`, never awaited;
+//! - to the request's SERVER span (and its answered CLIENT span), which it ends;
+//! - as the analytics record, to the span as an event and to the analytics log.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::Addr;
+use actix_web::http::header::HeaderMap;
+use actix_web::HttpRequest;
+use bytes::Bytes;
+use opentelemetry::{Array, KeyValue, StringValue, Value};
+use provider_sdk::abi::{ResponseMeta, RouteType};
+
+use crate::accounting::{self, EstimateFrom, Tokens};
+use crate::errors::GatewayError;
+use crate::estimate::{text_chars, GENERATED_KEYS, PROMPT_KEYS};
+use crate::plan::{Plan, RequestParams};
+use crate::route_actor::{RecordOutcome, RouteActor};
+use crate::runtime::RouteRuntime;
+use crate::stats::{ErrorClass, Outcome, TargetKey};
+use crate::telemetry::analytics::{self, AzureMeta, LoggedResponse, Payloads, RecordInput};
+use crate::telemetry::metrics::split_authority;
+use crate::telemetry::semconv;
+use crate::telemetry::spans::RequestSpan;
+use crate::telemetry::Telemetry;
+
+/// The body of the response, as far as telemetry needs it.
+pub enum ResponseBody<'a> {
+    /// No body from the upstream (the request failed before one).
+    None,
+    /// A whole body, as sent to the client.
+    Whole(&'a [u8]),
+    /// A stream: the characters of generated text the client received (for the estimate), and
+    /// the SSE itself when payloads are logged (`cut` when it outgrew the log's limit).
+    Stream {
+        generated_chars: u64,
+        sse: Option<&'a [u8]>,
+        cut: bool,
+    },
+}
+
+/// How a request ended.
+pub struct Ending<'a> {
+    pub status: u16,
+    pub error: Option<ErrorClass>,
+    /// Why, for the span's status, when it failed.
+    pub message: Option<&'a str>,
+    pub meta: &'a ResponseMeta,
+    /// When the first byte went to the client, for streams.
+    pub first_byte: Option<Instant>,
+    pub body: ResponseBody<'a>,
+}
+
+impl<'a> Ending<'a> {
+    /// A request the gateway answered with `error`.
+    pub fn failed(error: &'a GatewayError, meta: &'a ResponseMeta) -> Ending<'a> {
+        Ending {
+            status: error.status.as_u16(),
+            error: Some(error.class),
+            message: Some(&error.message),
+            meta,
+            first_byte: None,
+            body: ResponseBody::None,
+        }
+    }
+}
+
+/// One upstream attempt: its CLIENT span (when traces are exported) and the headers that carry
+/// its trace context upstream.
+pub struct Attempt {
+    span: Option<RequestSpan>,
+    pub propagation: Option<HeaderMap>,
+}
+
+pub struct Exchange {
+    state: Option<Box<State>>,
+}
+
+struct State {
+    actor: Addr<RouteActor>,
+    route: Arc<RouteRuntime>,
+    telemetry: Arc<Telemetry>,
+    started: Instant,
+    span: Option<RequestSpan>,
+    /// The attempt the upstream answered; it ends with the request.
+    answered: Option<RequestSpan>,
+    /// The spans' name (empty when there are no spans).
+    span_name: String,
+    model: String,
+    costs: Option<(f64, f64)>,
+    options_json: Option<Arc<str>>,
+    /// `host:port` of the upstream.
+    host: String,
+    retries: u32,
+    client_body: Bytes,
+    upstream_body: Option<Bytes>,
+}
+
+impl Exchange {
+    /// Starts the record of `req` on `route`, and its SERVER span when traces are exported.
+    pub fn begin(
+        req: &HttpRequest,
+        route: Arc<RouteRuntime>,
+        actor: Addr<RouteActor>,
+        telemetry: Arc<Telemetry>,
+        started: Instant,
+    ) -> Exchange {
+        let name = match &route.ai {
+            Some(ai) => ai.config.route_type.operation_name(),
+            None => "proxy",
+        };
+        let span = telemetry.tracing.as_ref().map(|tracing| {
+            let mut attributes = vec![
+                KeyValue::new(semconv::HTTP_REQUEST_METHOD, req.method().to_string()),
+                KeyValue::new(semconv::URL_PATH, req.path().to_string()),
+                KeyValue::new(semconv::ROUTE, route.name.clone()),
+                KeyValue::new(semconv::SERVICE, route.service_name.clone()),
+            ];
+            if let Some(ai) = &route.ai {
+                let (provider, system) = semconv::provider_names(&ai.config.model.provider);
+                attributes.extend([
+                    KeyValue::new(semconv::OPERATION_NAME, name),
+                    KeyValue::new(semconv::PROVIDER_NAME, provider.to_string()),
+                    KeyValue::new(semconv::SYSTEM, system.to_string()),
+                    KeyValue::new(semconv::PROVIDER_MODULE, ai.module_file.to_string()),
+                ]);
+            }
+            tracing.server_span(req.headers(), name, attributes)
+        });
+        let span_name = if span.is_some() {
+            name.to_string()
+        } else {
+            String::new()
+        };
+        Exchange {
+            state: Some(Box::new(State {
+                actor,
+                route,
+                telemetry,
+                started,
+                span,
+                answered: None,
+                span_name,
+                model: String::new(),
+                costs: None,
+                options_json: None,
+                host: String::new(),
+                retries: 0,
+                client_body: Bytes::new(),
+                upstream_body: None,
+            })),
+        }
+    }
+
+    /// Moves the record out, for a response body that ends the request later.
+    pub fn hand_over(&mut self) -> Exchange {
+        Exchange {
+            state: self.state.take(),
+        }
+    }
+
+    /// Whether the record is still to be finished.
+    pub fn is_open(&self) -> bool {
+        self.state.is_some()
+    }
+
+    /// Whether the request's span records, so that its request parameters are worth reading.
+    pub fn wants_request_params(&self) -> bool {
+        self.state
+            .as_ref()
+            .and_then(|s| s.span.as_ref())
+            .is_some_and(RequestSpan::is_recording)
+    }
+
+    /// Whether the route logs request and response bodies.
+    pub fn logs_payloads(&self) -> bool {
+        self.state
+            .as_ref()
+            .and_then(|s| s.route.ai.as_ref())
+            .is_some_and(|ai| ai.config.logging.log_payloads)
+    }
+
+    /// The client's body, kept (by reference count) for the estimate and the payload log.
+    pub fn client_body(&mut self, body: &Bytes) {
+        if let Some(state) = &mut self.state {
+            state.client_body = body.clone();
+        }
+    }
+
+    /// The plan is made: the model is known. `asked` holds the client's tuning parameters when
+    /// they were read.
+    pub fn planned(&mut self, plan: &Plan, asked: Option<RequestParams>) {
+        let Some(state) = &mut self.state else { return };
+        state.model = plan.model.clone();
+        state.costs = plan.costs;
+        state.options_json = Some(plan.options_json.clone());
+        let Some(span) = state.span.as_ref() else {
+            return;
+        };
+        if !plan.model.is_empty() {
+            state.span_name = format!("{} {}", state.span_name, plan.model);
+        }
+        if !span.is_recording() {
+            return;
+        }
+        span.rename(state.span_name.clone());
+        let mut attributes = vec![KeyValue::new(semconv::REQUEST_MODEL, plan.model.clone())];
+        // Configured tuning overrides the client's (Kong's rule), so the upstream got these.
+        let asked = asked.unwrap_or_default();
+        if let Some(n) = plan.tuning.max_tokens.or(asked.max_tokens) {
+            attributes.push(KeyValue::new(
+                semconv::REQUEST_MAX_TOKENS,
+                i64::try_from(n).unwrap_or(i64::MAX),
+            ));
+        }
+        if let Some(t) = plan.tuning.temperature.or(asked.temperature) {
+            attributes.push(KeyValue::new(semconv::REQUEST_TEMPERATURE, t));
+        }
+        if let Some(p) = plan.tuning.top_p.or(asked.top_p) {
+            attributes.push(KeyValue::new(semconv::REQUEST_TOP_P, p));
+        }
+        span.set_attributes(attributes);
+    }
+
+    /// The upstream request is ready to go to `url` with `body`.
+    pub fn sending(&mut self, url: &str, body: Option<&Bytes>) {
+        let logs_payloads = self.logs_payloads();
+        let Some(state) = &mut self.state else { return };
+        state.host = crate::upstream::authority_of(url);
+        if logs_payloads {
+            state.upstream_body = body.cloned();
+        }
+    }
+
+    /// Starts upstream attempt number `n` (0 for the first) of `method`.
+    pub fn attempt(&mut self, n: u32, method: &str) -> Attempt {
+        let none = Attempt {
+            span: None,
+            propagation: None,
+        };
+        let Some(state) = &self.state else {
+            return none;
+        };
+        let (Some(tracing), Some(parent)) = (&state.telemetry.tracing, &state.span) else {
+            return none;
+        };
+        let (address, port) = split_authority(&state.host);
+        let mut attributes = vec![
+            KeyValue::new(semconv::HTTP_REQUEST_METHOD, method.to_string()),
+            KeyValue::new(semconv::SERVER_ADDRESS, address.to_string()),
+        ];
+        if let Some(port) = port {
+            attributes.push(KeyValue::new(semconv::SERVER_PORT, i64::from(port)));
+        }
+        if n > 0 {
+            attributes.push(KeyValue::new(
+                semconv::HTTP_REQUEST_RESEND_COUNT,
+                i64::from(n),
+            ));
+        }
+        if let Some(ai) = &state.route.ai {
+            let (provider, system) = semconv::provider_names(&ai.config.model.provider);
+            attributes.extend([
+                KeyValue::new(
+                    semconv::OPERATION_NAME,
+                    ai.config.route_type.operation_name(),
+                ),
+                KeyValue::new(semconv::PROVIDER_NAME, provider.to_string()),
+                KeyValue::new(semconv::SYSTEM, system.to_string()),
+                KeyValue::new(semconv::REQUEST_MODEL, state.model.clone()),
+            ]);
+        }
+        let (span, headers) = tracing.attempt_span(parent, state.span_name.clone(), attributes);
+        Attempt {
+            span: Some(span),
+            propagation: Some(headers),
+        }
+    }
+
+    /// The attempt failed with `error`; another follows when `retrying`.
+    pub fn attempt_failed(&mut self, attempt: Attempt, error: &GatewayError, retrying: bool) {
+        if let Some(span) = attempt.span {
+            span.set_attributes(vec![KeyValue::new(
+                semconv::ERROR_TYPE,
+                error.class.as_str(),
+            )]);
+            span.end(Some(error.message.clone()));
+        }
+        if retrying {
+            if let Some(state) = &mut self.state {
+                state.retries += 1;
+            }
+        }
+    }
+
+    /// The upstream answered the attempt with `status`.
+    pub fn attempt_answered(&mut self, attempt: Attempt, status: u16) {
+        let Some(span) = attempt.span else { return };
+        span.set_attributes(vec![KeyValue::new(
+            semconv::HTTP_RESPONSE_STATUS_CODE,
+            i64::from(status),
+        )]);
+        if let Some(state) = &mut self.state {
+            state.answered = Some(span);
+        }
+    }
+
+    /// Ends the record; later calls do nothing.
+    pub fn finish(&mut self, ending: Ending<'_>) {
+        if let Some(state) = self.state.take() {
+            state.finish(ending);
+        }
+    }
+}
+
+/// A request whose future was dropped before it ended: the client went away while the gateway
+/// was still waiting for the upstream.
+impl Drop for Exchange {
+    fn drop(&mut self) {
+        let meta = ResponseMeta::default();
+        self.finish(Ending {
+            status: 499,
+            error: Some(ErrorClass::ClientClosed),
+            message: Some("the client closed the connection"),
+            meta: &meta,
+            first_byte: None,
+            body: ResponseBody::None,
+        });
+    }
+}
+
+impl State {
+    fn finish(mut self: Box<Self>, e: Ending<'_>) {
+        let duration = self.started.elapsed();
+        let ttft = e
+            .first_byte
+            .map(|t| t.saturating_duration_since(self.started));
+        let success = e.error.is_none() && (200..300).contains(&e.status);
+        let tokens = accounting::settle(&e.meta.usage, self.estimate_from(&e, success));
+        let cost = accounting::cost_of(tokens.prompt, tokens.completion, self.costs);
+        let tpot = success
+            .then(|| accounting::time_per_output_token(duration, ttft, tokens.completion))
+            .flatten();
+        let record = self.analytics_record(&e, &tokens, cost, duration);
+        if let Some(span) = self.span.take() {
+            let timings = Timings { ttft, tpot };
+            self.end_spans(span, &e, &tokens, cost, timings, record.as_deref());
+        }
+        if let (Some(line), Some(sink)) = (record, &self.telemetry.analytics) {
+            sink.send(line);
+        }
+        let State {
+            actor,
+            model,
+            host,
+            retries,
+            ..
+        } = *self;
+        actor.do_send(RecordOutcome(Outcome {
+            status: e.status,
+            error: e.error,
+            target: TargetKey {
+                model,
+                response_model: e.meta.response_model.to_string(),
+                host,
+            },
+            tokens,
+            cost,
+            latency_us: micros(duration),
+            ttft_us: ttft.map(micros),
+            tpot_us: tpot.map(micros),
+            retries,
+        }));
+    }
+
+    /// The text an estimate may be made from, read only for a count the provider did not report
+    /// on a successful, OpenAI-shaped response.
+    fn estimate_from(&self, e: &Ending<'_>, success: bool) -> EstimateFrom {
+        let Some(route_type) = self.route.ai.as_ref().map(|ai| ai.config.route_type) else {
+            return EstimateFrom::default();
+        };
+        if !success || route_type == RouteType::PRESERVE {
+            return EstimateFrom::default();
+        }
+        let usage = &e.meta.usage;
+        let prompt_chars = usage
+            .prompt_tokens
+            .is_none()
+            .then(|| text_chars(&self.client_body, PROMPT_KEYS));
+        let completion_chars =
+            if route_type == RouteType::EMBEDDINGS || usage.completion_tokens.is_some() {
+                None
+            } else {
+                match e.body {
+                    ResponseBody::Whole(body) => Some(text_chars(body, GENERATED_KEYS)),
+                    ResponseBody::Stream {
+                        generated_chars, ..
+                    } => Some(generated_chars),
+                    ResponseBody::None => None,
+                }
+            };
+        EstimateFrom {
+            prompt_chars,
+            completion_chars,
+        }
+    }
+
+    /// The Kong-compatible record, for routes that log statistics or payloads.
+    fn analytics_record(
+        &self,
+        e: &Ending<'_>,
+        tokens: &Tokens,
+        cost: f64,
+        duration: Duration,
+    ) -> Option<String> {
+        let ai = self.route.ai.as_ref()?;
+        let logging = &ai.config.logging;
+        if !logging.log_statistics && !logging.log_payloads {
+            return None;
+        }
+        let provider = ai.config.model.provider.as_str();
+        let azure = (provider == "azure").then(|| {
+            let options = self
+                .options_json
+                .as_deref()
+                .and_then(|o| serde_json::from_str(o).ok())
+                .unwrap_or_default();
+            AzureMeta::from_options(&options)
+        });
+        let llm_latency_ms = duration.as_millis() as u64;
+        let payloads = logging.log_payloads.then(|| Payloads {
+            request: &self.client_body,
+            upstream_request: self.upstream_body.as_deref(),
+            response: match e.body {
+                ResponseBody::None => LoggedResponse::Whole(b""),
+                ResponseBody::Whole(body) => LoggedResponse::Whole(body),
+                ResponseBody::Stream { sse, cut, .. } => LoggedResponse::Stream {
+                    sse: sse.unwrap_or_default(),
+                    cut,
+                },
+            },
+            body_param: ai.body_param_name(),
+            completions: ai.config.route_type == RouteType::COMPLETIONS,
+        });
+        Some(analytics::record_json(&RecordInput {
+            plugin_id: &ai.plugin_id,
+            provider,
+            request_model: &self.model,
+            llm_latency_ms,
+            azure,
+            meta: e.meta,
+            tokens: *tokens,
+            time_per_token: accounting::time_per_token_ms(llm_latency_ms, tokens.completion),
+            cost,
+            payloads,
+        }))
+    }
+
+    fn end_spans(
+        &mut self,
+        span: RequestSpan,
+        e: &Ending<'_>,
+        tokens: &Tokens,
+        cost: f64,
+        timings: Timings,
+        record: Option<&str>,
+    ) {
+        let error_type = e.error.map(ErrorClass::as_str);
+        if let Some(answered) = self.answered.take() {
+            if let Some(error_type) = error_type {
+                answered.set_attributes(vec![KeyValue::new(semconv::ERROR_TYPE, error_type)]);
+            }
+            answered.end(e.message.map(str::to_owned));
+        }
+        if !span.is_recording() {
+            span.end(None);
+            return;
+        }
+        let mut attributes = vec![
+            KeyValue::new(semconv::HTTP_RESPONSE_STATUS_CODE, i64::from(e.status)),
+            KeyValue::new(semconv::RETRIES, i64::from(self.retries)),
+        ];
+        if !self.host.is_empty() {
+            let (address, port) = split_authority(&self.host);
+            attributes.push(KeyValue::new(semconv::SERVER_ADDRESS, address.to_string()));
+            if let Some(port) = port {
+                attributes.push(KeyValue::new(semconv::SERVER_PORT, i64::from(port)));
+            }
+        }
+        if let Some(error_type) = error_type {
+            attributes.push(KeyValue::new(semconv::ERROR_TYPE, error_type));
+        }
+        let meta = e.meta;
+        if !meta.response_model.is_empty() {
+            attributes.push(KeyValue::new(
+                semconv::RESPONSE_MODEL,
+                meta.response_model.to_string(),
+            ));
+        }
+        if !meta.response_id.is_empty() {
+            attributes.push(KeyValue::new(
+                semconv::RESPONSE_ID,
+                meta.response_id.to_string(),
+            ));
+        }
+        if !meta.finish_reasons.is_empty() {
+            let reasons: Vec<StringValue> = meta
+                .finish_reasons
+                .iter()
+                .map(|r| StringValue::from(r.to_string()))
+                .collect();
+            attributes.push(KeyValue::new(
+                semconv::RESPONSE_FINISH_REASONS,
+                Value::Array(Array::String(reasons)),
+            ));
+        }
+        if self.route.ai.is_some() && e.error.is_none() {
+            attributes.extend([
+                KeyValue::new(semconv::USAGE_INPUT_TOKENS, to_i64(tokens.prompt)),
+                KeyValue::new(semconv::USAGE_OUTPUT_TOKENS, to_i64(tokens.completion)),
+                KeyValue::new(semconv::USAGE_ESTIMATED, tokens.estimated),
+                KeyValue::new(semconv::COST, cost),
+            ]);
+            if let Some(cached) = tokens.cached {
+                attributes.push(KeyValue::new(
+                    semconv::USAGE_CACHE_READ_INPUT_TOKENS,
+                    to_i64(cached),
+                ));
+            }
+        }
+        if let Some(ttft) = timings.ttft {
+            attributes.push(KeyValue::new(semconv::TTFT_MS, millis(ttft)));
+        }
+        if let Some(tpot) = timings.tpot {
+            attributes.push(KeyValue::new(
+                semconv::TIME_PER_OUTPUT_TOKEN_MS,
+                millis(tpot),
+            ));
+        }
+        span.set_attributes(attributes);
+        if let Some(record) = record {
+            span.add_event(
+                semconv::ANALYTICS_EVENT,
+                vec![KeyValue::new(semconv::ANALYTICS_EVENT, record.to_string())],
+            );
+        }
+        span.end(e.message.map(str::to_owned));
+    }
+}
+
+/// A stream's time to first token and time per output token.
+struct Timings {
+    ttft: Option<Duration>,
+    tpot: Option<Duration>,
+}
+
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
+fn millis(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}

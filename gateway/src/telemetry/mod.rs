@@ -1,0 +1,147 @@
+//! Telemetry: OpenTelemetry traces and metrics over OTLP/HTTP, the Prometheus text on the admin
+//! listener, and the Kong-compatible analytics record.
+//!
+//! Everything that talks to a collector or writes a log runs on threads of its own behind
+//! bounded queues: the request path only hands finished spans and records over, and counts what
+//! a full queue refuses. With no endpoint and no analytics log configured, nothing is started and
+//! the request path skips all of it.
+
+pub mod analytics;
+mod analytics_sink;
+pub mod config;
+pub mod metrics;
+pub mod prometheus;
+pub mod semconv;
+mod span_queue;
+pub mod spans;
+#[cfg(test)]
+mod test_support;
+
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+
+use opentelemetry::metrics::MeterProvider as _;
+use opentelemetry::KeyValue;
+use opentelemetry_otlp::{Protocol, WithExportConfig};
+use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider, Temporality};
+use opentelemetry_sdk::trace::{SdkTracerProvider, SpanExporter as _};
+use opentelemetry_sdk::Resource;
+
+pub use analytics_sink::AnalyticsSink;
+use config::ExportConfig;
+use metrics::{CountingExporter, Instruments};
+use span_queue::{QueueConfig, QueuedSpanProcessor};
+use spans::Tracing;
+
+/// What the telemetry pipelines could not deliver, shown on `GET /metrics`.
+#[derive(Debug, Default)]
+pub struct DropCounters {
+    pub spans: Arc<AtomicU64>,
+    pub metric_exports: Arc<AtomicU64>,
+    pub analytics_records: Arc<AtomicU64>,
+}
+
+/// The running telemetry of the gateway, shared by every worker.
+#[derive(Default)]
+pub struct Telemetry {
+    pub tracing: Option<Tracing>,
+    pub instruments: Option<Instruments>,
+    pub analytics: Option<AnalyticsSink>,
+    pub dropped: DropCounters,
+    tracer_provider: Option<SdkTracerProvider>,
+    meter_provider: Option<SdkMeterProvider>,
+}
+
+impl Telemetry {
+    /// Starts what `config` asks for. Must run after the process-wide rustls crypto provider is
+    /// installed: the OTLP client's TLS uses it.
+    pub fn start(config: &ExportConfig) -> Result<Telemetry, String> {
+        let mut telemetry = Telemetry::default();
+        let resource = resource(config);
+        if let Some(endpoint) = &config.traces_endpoint {
+            let mut exporter = opentelemetry_otlp::SpanExporter::builder()
+                .with_http()
+                .with_endpoint(endpoint.clone())
+                .with_protocol(Protocol::HttpBinary)
+                .build()
+                .map_err(|e| {
+                    format!("cannot set up the OTLP trace exporter for {endpoint}: {e}")
+                })?;
+            exporter.set_resource(&resource);
+            let env = |name: &str| std::env::var(name).ok();
+            let processor = QueuedSpanProcessor::start(
+                exporter,
+                QueueConfig::from_env(&env),
+                telemetry.dropped.spans.clone(),
+            )
+            .map_err(|e| format!("cannot start the span export thread: {e}"))?;
+            let provider = SdkTracerProvider::builder()
+                .with_span_processor(processor)
+                .with_sampler(config.sampler.clone())
+                .with_resource(resource.clone())
+                .build();
+            telemetry.tracing = Some(Tracing::new(&provider));
+            telemetry.tracer_provider = Some(provider);
+        }
+        if let Some(endpoint) = &config.metrics_endpoint {
+            let exporter = opentelemetry_otlp::MetricExporter::builder()
+                .with_http()
+                .with_endpoint(endpoint.clone())
+                .with_protocol(Protocol::HttpBinary)
+                .with_temporality(Temporality::Cumulative)
+                .build()
+                .map_err(|e| {
+                    format!("cannot set up the OTLP metric exporter for {endpoint}: {e}")
+                })?;
+            // The reader exports from a thread of its own, every OTEL_METRIC_EXPORT_INTERVAL ms
+            // (60 s by default).
+            let reader = PeriodicReader::builder(CountingExporter::new(
+                exporter,
+                telemetry.dropped.metric_exports.clone(),
+            ))
+            .build();
+            let provider = SdkMeterProvider::builder()
+                .with_reader(reader)
+                .with_resource(resource)
+                .build();
+            telemetry.instruments = Some(Instruments::new(&provider.meter("ai-gateway")));
+            telemetry.meter_provider = Some(provider);
+        }
+        if let Some(target) = &config.analytics {
+            telemetry.analytics = Some(AnalyticsSink::open(
+                target,
+                telemetry.dropped.analytics_records.clone(),
+            )?);
+        }
+        Ok(telemetry)
+    }
+
+    /// Exports what is still queued; called once the server has stopped.
+    pub fn shutdown(&self) {
+        if let Some(provider) = &self.tracer_provider {
+            if let Err(e) = provider.shutdown() {
+                tracing::warn!("traces not all exported at shutdown: {e}");
+            }
+        }
+        if let Some(provider) = &self.meter_provider {
+            if let Err(e) = provider.shutdown() {
+                tracing::warn!("metrics not all exported at shutdown: {e}");
+            }
+        }
+    }
+}
+
+/// `service.name` (the flag wins over a `service.name` among the resource attributes, as the
+/// specification says), the gateway's version, and the configured resource attributes.
+fn resource(config: &ExportConfig) -> Resource {
+    Resource::builder_empty()
+        .with_attributes(
+            config
+                .resource_attributes
+                .iter()
+                .map(|(k, v)| KeyValue::new(k.clone(), v.clone())),
+        )
+        .with_attribute(KeyValue::new("service.version", env!("CARGO_PKG_VERSION")))
+        .with_service_name(config.service_name.clone())
+        .build()
+}

@@ -1,0 +1,308 @@
+//! The span processor: a bounded queue that a thread of its own drains in batches into the OTLP
+//! exporter. Ending a span only tries to put it in the queue, so the request path never waits
+//! for the collector; when the queue is full the span is dropped and counted, so a collector that
+//! is down costs neither requests nor memory. Spans of a batch whose export fails are counted as
+//! dropped too.
+//!
+//! Why not the SDK's `BatchSpanProcessor`: it behaves the same but keeps its drop count private,
+//! and the gateway reports drops on `GET /metrics`. The standard `OTEL_BSP_MAX_QUEUE_SIZE`,
+//! `OTEL_BSP_SCHEDULE_DELAY` (ms) and `OTEL_BSP_MAX_EXPORT_BATCH_SIZE` are honoured.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use opentelemetry::Context;
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
+
+/// The batching of spans.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueConfig {
+    pub max_queue_size: usize,
+    pub max_batch_size: usize,
+    pub schedule_delay: Duration,
+}
+
+impl QueueConfig {
+    /// The specification's defaults, overridden by the `OTEL_BSP_*` variables `env` has.
+    pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> QueueConfig {
+        let number = |name: &str| env(name).and_then(|v| v.trim().parse::<u64>().ok());
+        let max_queue_size = number("OTEL_BSP_MAX_QUEUE_SIZE").map_or(2048, |n| n.max(1) as usize);
+        QueueConfig {
+            max_queue_size,
+            max_batch_size: number("OTEL_BSP_MAX_EXPORT_BATCH_SIZE")
+                .map_or(512, |n| n.max(1) as usize)
+                .min(max_queue_size),
+            schedule_delay: Duration::from_millis(
+                number("OTEL_BSP_SCHEDULE_DELAY").unwrap_or(5000),
+            ),
+        }
+    }
+}
+
+// Nearly every message is a span: boxing it to shrink the rare control messages would allocate
+// once per span.
+#[allow(clippy::large_enum_variant)]
+enum Message {
+    Span(SpanData),
+    /// Export what is queued, then answer.
+    Flush(SyncSender<()>),
+    /// Export what is queued, shut the exporter down, answer and stop.
+    Shutdown(SyncSender<()>),
+}
+
+#[derive(Debug)]
+pub struct QueuedSpanProcessor {
+    queue: SyncSender<Message>,
+    dropped: Arc<AtomicU64>,
+    worker: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for Message {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Message::Span(_) => "Span",
+            Message::Flush(_) => "Flush",
+            Message::Shutdown(_) => "Shutdown",
+        })
+    }
+}
+
+impl QueuedSpanProcessor {
+    /// Starts the export thread. `dropped` counts every span that was never exported.
+    pub fn start<E: SpanExporter + 'static>(
+        exporter: E,
+        config: QueueConfig,
+        dropped: Arc<AtomicU64>,
+    ) -> std::io::Result<QueuedSpanProcessor> {
+        let (queue, receiver) = sync_channel(config.max_queue_size);
+        let counted = dropped.clone();
+        let worker = std::thread::Builder::new()
+            .name("otlp-spans".to_string())
+            .spawn(move || drain(exporter, receiver, config, &counted))?;
+        Ok(QueuedSpanProcessor {
+            queue,
+            dropped,
+            worker: Mutex::new(Some(worker)),
+        })
+    }
+
+    fn ask(
+        &self,
+        message: impl FnOnce(SyncSender<()>) -> Message,
+        timeout: Duration,
+    ) -> OTelSdkResult {
+        let (done, answered) = sync_channel(1);
+        self.queue
+            .send(message(done))
+            .map_err(|_| OTelSdkError::AlreadyShutdown)?;
+        answered
+            .recv_timeout(timeout)
+            .map_err(|_| OTelSdkError::Timeout(timeout))
+    }
+}
+
+fn drain<E: SpanExporter>(
+    exporter: E,
+    receiver: Receiver<Message>,
+    config: QueueConfig,
+    dropped: &AtomicU64,
+) {
+    let warned = AtomicBool::new(false);
+    let mut batch = Vec::with_capacity(config.max_batch_size);
+    let mut deadline = Instant::now() + config.schedule_delay;
+    let export = |batch: &mut Vec<SpanData>| {
+        if batch.is_empty() {
+            return;
+        }
+        let spans = std::mem::take(batch);
+        let count = spans.len() as u64;
+        if let Err(e) = futures_executor::block_on(exporter.export(spans)) {
+            dropped.fetch_add(count, Ordering::Relaxed);
+            // Once at warn, then quietly: a collector that is down would otherwise fill the log.
+            if warned.swap(true, Ordering::Relaxed) {
+                tracing::debug!("span export failed, {count} spans dropped: {e}");
+            } else {
+                tracing::warn!("span export failed, {count} spans dropped (further failures are logged at debug): {e}");
+            }
+        }
+    };
+    loop {
+        let wait = deadline.saturating_duration_since(Instant::now());
+        match receiver.recv_timeout(wait) {
+            Ok(Message::Span(span)) => {
+                batch.push(span);
+                if batch.len() >= config.max_batch_size {
+                    export(&mut batch);
+                    deadline = Instant::now() + config.schedule_delay;
+                }
+            }
+            Ok(Message::Flush(done)) => {
+                export(&mut batch);
+                let _ = done.send(());
+            }
+            Ok(Message::Shutdown(done)) => {
+                export(&mut batch);
+                let _ = exporter.shutdown();
+                let _ = done.send(());
+                return;
+            }
+            Err(RecvTimeoutError::Timeout) => {
+                export(&mut batch);
+                deadline = Instant::now() + config.schedule_delay;
+            }
+            Err(RecvTimeoutError::Disconnected) => {
+                export(&mut batch);
+                return;
+            }
+        }
+    }
+}
+
+impl SpanProcessor for QueuedSpanProcessor {
+    fn on_start(&self, _span: &mut Span, _cx: &Context) {}
+
+    fn on_end(&self, span: SpanData) {
+        match self.queue.try_send(Message::Span(span)) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.ask(Message::Flush, Duration::from_secs(5))
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        let result = self.ask(Message::Shutdown, timeout);
+        if let Ok(mut worker) = self.worker.lock() {
+            if let Some(handle) = worker.take() {
+                if result.is_ok() {
+                    let _ = handle.join();
+                }
+            }
+        }
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::telemetry::test_support::KeptSpans;
+    use opentelemetry::trace::{Span as _, Tracer, TracerProvider as _};
+    use opentelemetry_sdk::trace::SdkTracerProvider;
+
+    fn config(queue: usize, delay_ms: u64) -> QueueConfig {
+        QueueConfig {
+            max_queue_size: queue,
+            max_batch_size: queue,
+            schedule_delay: Duration::from_millis(delay_ms),
+        }
+    }
+
+    fn end_spans(provider: &SdkTracerProvider, n: usize) {
+        let tracer = provider.tracer("test");
+        for i in 0..n {
+            tracer.start(format!("span {i}")).end();
+        }
+    }
+
+    #[test]
+    fn spans_are_exported_in_order_on_flush() {
+        let exporter = KeptSpans::default();
+        let dropped = Arc::new(AtomicU64::new(0));
+        let processor =
+            QueuedSpanProcessor::start(exporter.clone(), config(16, 60_000), dropped.clone())
+                .unwrap();
+        let provider = SdkTracerProvider::builder()
+            .with_span_processor(processor)
+            .build();
+        end_spans(&provider, 3);
+        provider.force_flush().unwrap();
+        let names: Vec<String> = exporter
+            .spans()
+            .iter()
+            .map(|s| s.name.to_string())
+            .collect();
+        assert_eq!(names, ["span 0", "span 1", "span 2"]);
+        assert_eq!(dropped.load(Ordering::Relaxed), 0);
+        provider.shutdown().unwrap();
+    }
+
+    #[test]
+    fn a_full_queue_drops_and_counts_instead_of_waiting() {
+        // The collector does not answer: the export thread waits in its first export, the queue
+        // of 2 fills, and the other spans are dropped at once rather than waited for.
+        let exporter = KeptSpans::default();
+        let held = exporter.hold.clone();
+        let hold = held.lock().unwrap();
+        let dropped = Arc::new(AtomicU64::new(0));
+        let one_per_batch = QueueConfig {
+            max_batch_size: 1,
+            ..config(2, 60_000)
+        };
+        let processor =
+            QueuedSpanProcessor::start(exporter.clone(), one_per_batch, dropped.clone()).unwrap();
+        let provider = SdkTracerProvider::builder()
+            .with_span_processor(processor)
+            .build();
+        end_spans(&provider, 10);
+        // 2 in the queue, and 1 more if the thread took one into its export already.
+        let dropped_while_held = dropped.load(Ordering::Relaxed);
+        assert!(
+            (7..=8).contains(&dropped_while_held),
+            "dropped {dropped_while_held}"
+        );
+        drop(hold);
+        provider.force_flush().unwrap();
+        assert_eq!(exporter.spans().len() as u64 + dropped_while_held, 10);
+        provider.shutdown().unwrap();
+    }
+
+    #[test]
+    fn a_failed_export_counts_its_spans_as_dropped() {
+        let dropped = Arc::new(AtomicU64::new(0));
+        let processor =
+            QueuedSpanProcessor::start(KeptSpans::failing(), config(16, 60_000), dropped.clone())
+                .unwrap();
+        let provider = SdkTracerProvider::builder()
+            .with_span_processor(processor)
+            .build();
+        end_spans(&provider, 5);
+        provider.force_flush().unwrap();
+        assert_eq!(dropped.load(Ordering::Relaxed), 5);
+        provider.shutdown().unwrap();
+    }
+
+    #[test]
+    fn the_queue_is_configured_by_the_standard_variables() {
+        let env = |name: &str| match name {
+            "OTEL_BSP_MAX_QUEUE_SIZE" => Some("100".to_string()),
+            "OTEL_BSP_MAX_EXPORT_BATCH_SIZE" => Some("500".to_string()),
+            "OTEL_BSP_SCHEDULE_DELAY" => Some("250".to_string()),
+            _ => None,
+        };
+        assert_eq!(
+            QueueConfig::from_env(&env),
+            QueueConfig {
+                max_queue_size: 100,
+                max_batch_size: 100,
+                schedule_delay: Duration::from_millis(250),
+            }
+        );
+        assert_eq!(
+            QueueConfig::from_env(&|_: &str| None),
+            QueueConfig {
+                max_queue_size: 2048,
+                max_batch_size: 512,
+                schedule_delay: Duration::from_millis(5000),
+            }
+        );
+    }
+}

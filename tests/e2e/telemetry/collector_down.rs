@@ -1,0 +1,98 @@
+//! A collector that is down costs no requests and no growing memory: spans that cannot be sent
+//! are dropped from a bounded queue and counted, failed metric exports are counted, and every
+//! request still succeeds.
+
+use ai_gateway_tests::{
+    collector::free_port,
+    config::single_route,
+    eventually,
+    gateway::{Gateway, Serve},
+    http,
+    mock::{MockUpstream, Reply},
+};
+
+use super::{exporting_to, logged_chat, prometheus};
+use crate::{chat_request, chat_response};
+
+/// Requests sent: enough to overflow the span queue many times over.
+const REQUESTS: usize = 600;
+
+/// A generous ceiling for the gateway's resident memory (it runs at about 20 MB here): a queue
+/// that grew with every undelivered span would pass it long before the run ends.
+const MAX_RSS_KB: u64 = 200 * 1024;
+
+fn rss_kb(gateway: &Gateway) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", gateway.pid()))
+        .expect("the gateway's /proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("no VmRSS in {status}"))
+}
+
+fn counter(text: &str, name: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in:\n{text}"))
+}
+
+#[test]
+fn requests_succeed_and_memory_stays_bounded_while_the_collector_is_down() {
+    let upstream = MockUpstream::start();
+    upstream.always(Reply::json(200, chat_response()));
+    // Nothing listens there.
+    let endpoint = format!("http://127.0.0.1:{}", free_port());
+    let gateway = exporting_to(
+        Serve::new(single_route(
+            "/chat",
+            logged_chat(&upstream, "gpt-3.5-turbo"),
+        ))
+        .env("OTEL_BSP_MAX_QUEUE_SIZE", "64"),
+        Some(&endpoint),
+    )
+    .start();
+
+    let mut peak = 0;
+    for i in 0..REQUESTS {
+        let response = http::post(&gateway.url("/chat"))
+            .json(&chat_request())
+            .send();
+        assert_eq!(response.status, 200, "request {i}: {}", response.text());
+        if i % 100 == 0 {
+            peak = peak.max(rss_kb(&gateway));
+        }
+    }
+    peak = peak.max(rss_kb(&gateway));
+    assert!(peak < MAX_RSS_KB, "resident memory reached {peak} kB");
+
+    // Every span (a SERVER and a CLIENT one per request) is either still waiting (at most 64 in
+    // the queue and a batch of 64 being tried) or dropped and counted; the metric exports fail
+    // and are counted.
+    let text = eventually("the drop counters on /metrics", || {
+        let text = prometheus(&gateway);
+        let dropped = counter(&text, "ai_gateway_telemetry_dropped_spans_total");
+        let failed = counter(&text, "ai_gateway_telemetry_failed_metric_exports_total");
+        if dropped as usize >= 2 * REQUESTS - 128 && failed > 0 {
+            Ok(text)
+        } else {
+            Err(format!(
+                "dropped spans {dropped}, failed metric exports {failed}"
+            ))
+        }
+    });
+    assert_eq!(
+        counter(&text, "ai_gateway_analytics_dropped_records_total"),
+        0
+    );
+    assert!(
+        text.contains("gen_ai_client_operation_duration_seconds_count{"),
+        "{text}"
+    );
+    assert!(
+        gateway.stderr().contains("span export failed"),
+        "{}",
+        gateway.stderr()
+    );
+}
