@@ -9,7 +9,9 @@
 //! - [`openai`]: OpenAI wire types: the request peek the gateway uses, the client's request as
 //!   translators read it, the responses and stream chunks translators write.
 //! - [`openai_compatible`]: the whole upstream side for providers that speak OpenAI's API.
-//! - [`finish_reason`], [`tool_calls`], [`images`]: mappings every translator shares.
+//! - [`ollama`]: the whole upstream side for providers whose route points at an Ollama server.
+//! - [`finish_reason`], [`tool_calls`], [`tool_parameters`], [`images`]: mappings every translator
+//!   shares.
 //! - [`framing`]: incremental decoders for streamed bodies (SSE, NDJSON).
 //! - [`json_edit`]: edits to the top level of a JSON object that keep every other byte as sent.
 //! - [`url`]: checks and query parameters for upstream URLs.
@@ -23,10 +25,12 @@ pub mod finish_reason;
 pub mod framing;
 pub mod images;
 pub mod json_edit;
+pub mod ollama;
 pub mod openai;
 pub mod openai_compatible;
 pub mod options;
 pub mod tool_calls;
+pub mod tool_parameters;
 pub mod url;
 
 /// The version of this SDK, which a module reports in its manifest.

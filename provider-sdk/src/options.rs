@@ -18,7 +18,8 @@ use crate::json_edit::{object_members, EditError};
 
 /// Keys that a provider module reads and Kong's schema does not define. A module reads its own
 /// with [`ModelOptions::provider_specific`]; add a key here when a module starts reading one.
-pub const PROVIDER_SPECIFIC_OPTIONS: &[&str] = &["cohere", "embeddings_dimensions"];
+pub const PROVIDER_SPECIFIC_OPTIONS: &[&str] =
+    &["cohere", "embeddings_dimensions", "llama2_chat_template"];
 
 /// Whether string options may still hold `$(…)` templates, which the gateway resolves per request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -13,6 +13,8 @@ mod cohere;
 mod errors;
 mod gemini;
 mod huggingface;
+mod llama2;
+mod mistral;
 mod modules;
 mod panics;
 mod proxy;

@@ -387,29 +387,33 @@ fn check_accepts_every_shipped_config_unchanged() {
             "config/{required} is missing"
         );
     }
-    // OpenAI, and stand-ins for the llama2 and Bedrock modules the examples also name.
-    let dir = ProvidersDir::new(&[Module::OpenAi, Module::StubLlama2, Module::Bedrock]);
+    // The real modules of the providers the examples name, so that each is checked against its
+    // module's option rules (Kong's seed `ai-proxy.yaml` against the llama2 module's).
+    let dir = ProvidersDir::new(&[Module::OpenAi, Module::Llama2, Module::Bedrock]);
+    dir.link(Module::Mistral.file_name(), &Module::Mistral.built_path());
+    // No stand-in for Anthropic: its example is checked against the real module's option rules.
     dir.link(
         Module::Anthropic.file_name(),
         &Module::Anthropic.built_path(),
     );
-    dir.link(Module::Cohere.file_name(), &Module::Cohere.built_path());
-    dir.link(Module::Gemini.file_name(), &Module::Gemini.built_path());
     dir.link(
         Module::HuggingFace.file_name(),
         &Module::HuggingFace.built_path(),
     );
+    dir.link(Module::Cohere.file_name(), &Module::Cohere.built_path());
+    dir.link(Module::Gemini.file_name(), &Module::Gemini.built_path());
 
     let refused: Vec<String> = configs
         .iter()
         .filter_map(|config| {
             let outcome = run(check(config, &dir)
                 .env("DECK_OPENAI_API_KEY", "sk-test")
-                .env("OPENAI_API_KEY", "sk-test")
-                .env("DECK_ANTHROPIC_API_KEY", "sk-ant-test")
+                .env("DECK_GEMINI_API_KEY", "AIza-test")
                 .env("DECK_COHERE_API_KEY", "co-test")
-                .env("DECK_HUGGINGFACE_TOKEN", "hf_test")
-                .env("DECK_GEMINI_API_KEY", "AIza-test"));
+                .env("OPENAI_API_KEY", "sk-test")
+                .env("DECK_MISTRAL_API_KEY", "mistral-test")
+                .env("DECK_ANTHROPIC_API_KEY", "sk-ant-test")
+                .env("DECK_HUGGINGFACE_TOKEN", "hf_test"));
             let printed = !outcome.stdout.trim().is_empty();
             (!outcome.status.success() || !printed)
                 .then(|| format!("{}: {outcome:?}", config.display()))

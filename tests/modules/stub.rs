@@ -1,6 +1,7 @@
-//! A provider that accepts any route type and any options, so that `ai-gateway check` can load
-//! example configs for providers whose real module does not exist yet. It serves nothing: every
-//! request-time entry point answers 501. The including crate defines `PROVIDER_NAME`.
+//! A provider that accepts any route type and any options and serves nothing: every request-time
+//! entry point answers 501. `incompatible-version` exports it under a root module the gateway must
+//! refuse, so that only the version check can stop it loading. The including crate defines
+//! `PROVIDER_NAME`.
 
 use abi_stable::{library::RootModule, sabi_types::VersionNumber, std_types::RVec};
 use provider_sdk::{

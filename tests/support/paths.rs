@@ -64,16 +64,17 @@ pub fn fixture_json(relative: &str) -> serde_json::Value {
 pub enum Module {
     OpenAi,
     Azure,
-    Anthropic,
     Cohere,
-    HuggingFace,
     Bedrock,
     Gemini,
+    Anthropic,
+    HuggingFace,
+    Llama2,
+    Mistral,
     Panicking,
     NotAModule,
     IncompatibleLayout,
     IncompatibleVersion,
-    StubLlama2,
     Signing,
 }
 
@@ -82,16 +83,17 @@ impl Module {
         match self {
             Module::OpenAi => "libai_provider_openai.so",
             Module::Azure => "libai_provider_azure.so",
-            Module::Anthropic => "libai_provider_anthropic.so",
             Module::Cohere => "libai_provider_cohere.so",
-            Module::HuggingFace => "libai_provider_huggingface.so",
             Module::Bedrock => "libai_provider_bedrock.so",
             Module::Gemini => "libai_provider_gemini.so",
+            Module::Anthropic => "libai_provider_anthropic.so",
+            Module::HuggingFace => "libai_provider_huggingface.so",
+            Module::Llama2 => "libai_provider_llama2.so",
+            Module::Mistral => "libai_provider_mistral.so",
             Module::Panicking => "libtest_module_panicking.so",
             Module::NotAModule => "libtest_module_not_a_module.so",
             Module::IncompatibleLayout => "libtest_module_incompatible_layout.so",
             Module::IncompatibleVersion => "libtest_module_incompatible_version.so",
-            Module::StubLlama2 => "libtest_module_stub_llama2.so",
             Module::Signing => "libtest_module_signing.so",
         }
     }
