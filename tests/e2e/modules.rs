@@ -391,6 +391,7 @@ fn check_accepts_every_shipped_config_unchanged() {
     // module's option rules (Kong's seed `ai-proxy.yaml` against the llama2 module's).
     let dir = ProvidersDir::new(&[Module::OpenAi, Module::Llama2, Module::Bedrock]);
     dir.link(Module::Mistral.file_name(), &Module::Mistral.built_path());
+    dir.link(Module::Azure.file_name(), &Module::Azure.built_path());
     // No stand-in for Anthropic: its example is checked against the real module's option rules.
     dir.link(
         Module::Anthropic.file_name(),
@@ -408,6 +409,7 @@ fn check_accepts_every_shipped_config_unchanged() {
         .filter_map(|config| {
             let outcome = run(check(config, &dir)
                 .env("DECK_OPENAI_API_KEY", "sk-test")
+                .env("DECK_AZURE_API_KEY", "azure-test")
                 .env("DECK_GEMINI_API_KEY", "AIza-test")
                 .env("DECK_COHERE_API_KEY", "co-test")
                 .env("OPENAI_API_KEY", "sk-test")
