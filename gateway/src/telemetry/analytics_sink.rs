@@ -58,7 +58,9 @@ impl AnalyticsSink {
 }
 
 /// Writes each line as it comes, and flushes whenever the queue is empty, so that a line is
-/// visible at once without a write per line when they come fast.
+/// visible at once without a write per line when they come fast. After a flush it sleeps a tick
+/// before waiting on the queue again, so that under load the requests find it asleep and do not
+/// wake it (a futex wake and two context switches) for every line.
 fn write_lines(writer: Box<dyn Write + Send>, lines: Receiver<String>, dropped: &AtomicU64) {
     let mut out = BufWriter::new(writer);
     while let Ok(first) = lines.recv() {
@@ -76,6 +78,7 @@ fn write_lines(writer: Box<dyn Write + Send>, lines: Receiver<String>, dropped: 
         if out.flush().is_err() {
             tracing::warn!("cannot flush the analytics log");
         }
+        std::thread::sleep(super::span_queue::DRAIN_TICK);
     }
 }
 

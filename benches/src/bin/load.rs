@@ -1,0 +1,833 @@
+//! The load harness: starts the mock upstream, the gateway and nginx on loopback, drives each with
+//! `wrk`, probes time to first token and the gateway's memory, prints one table and writes it to
+//! a file. Run it with `benches/run.sh` (which builds the release binaries first); `--help` lists
+//! the options.
+//!
+//! Everything it starts is stopped when it ends, fails or is interrupted: children are killed on
+//! drop, Ctrl-C and SIGTERM only set a flag that is checked between steps (the children of the
+//! terminal's process group get the signal too), and each child asks the kernel for SIGKILL
+//! should the harness itself die.
+
+use std::fmt::Write as _;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+type Res<T> = Result<T, Box<dyn std::error::Error>>;
+
+static STOP: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_signal(_: libc::c_int) {
+    STOP.store(true, Ordering::SeqCst);
+}
+
+fn check_stop() -> Res<()> {
+    if STOP.load(Ordering::SeqCst) {
+        return Err("interrupted".into());
+    }
+    Ok(())
+}
+
+const USAGE: &str = "load [--duration SECS (10)] [--connections 1,16,64] [--chunks 20] \
+[--delay-ms 0] [--probes 2000] [--streams 1000] [--otlp] [--mock-workers 1] [--out FILE] \
+[--only json|stream|anthropic (any other value skips wrk)]";
+
+struct Options {
+    duration: u64,
+    connections: Vec<u32>,
+    chunks: u32,
+    delay_ms: u64,
+    probes: usize,
+    streams: usize,
+    otlp: bool,
+    mock_workers: u32,
+    out: PathBuf,
+    only: Option<String>,
+}
+
+impl Options {
+    fn parse(root: &Path) -> Res<Options> {
+        let mut o = Options {
+            duration: 10,
+            connections: vec![1, 16, 64],
+            chunks: 20,
+            delay_ms: 0,
+            probes: 2000,
+            streams: 1000,
+            otlp: false,
+            mock_workers: 1,
+            out: root.join("benches/results/latest.md"),
+            only: None,
+        };
+        let mut args = std::env::args().skip(1);
+        while let Some(a) = args.next() {
+            let mut value = || args.next().ok_or(format!("{a} needs a value"));
+            match a.as_str() {
+                "--duration" => o.duration = value()?.parse()?,
+                "--connections" => {
+                    o.connections = value()?
+                        .split(',')
+                        .map(str::parse)
+                        .collect::<Result<_, _>>()?
+                }
+                "--chunks" => o.chunks = value()?.parse()?,
+                "--delay-ms" => o.delay_ms = value()?.parse()?,
+                "--probes" => o.probes = value()?.parse()?,
+                "--streams" => o.streams = value()?.parse()?,
+                "--mock-workers" => o.mock_workers = value()?.parse()?,
+                "--out" => o.out = PathBuf::from(value()?),
+                "--only" => o.only = Some(value()?),
+                "--otlp" => o.otlp = true,
+                "-h" | "--help" => {
+                    println!("{USAGE}");
+                    std::process::exit(0);
+                }
+                other => return Err(format!("unknown option {other}\n{USAGE}").into()),
+            }
+        }
+        Ok(o)
+    }
+
+    fn runs(&self, what: &str) -> bool {
+        self.only.as_deref().is_none_or(|o| o == what)
+    }
+}
+
+/// The processes the harness started, killed (and reaped) on drop.
+struct Children(Vec<(String, Child)>);
+
+impl Children {
+    fn spawn(&mut self, name: &str, command: &mut Command) -> Res<u32> {
+        // SAFETY: prctl is async-signal-safe; it only asks for SIGKILL when the parent dies.
+        unsafe {
+            command.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        let child = command
+            .spawn()
+            .map_err(|e| format!("cannot start {name}: {e}"))?;
+        let pid = child.id();
+        self.0.push((name.to_string(), child));
+        Ok(pid)
+    }
+}
+
+impl Drop for Children {
+    /// Stops the children one by one, the last started first, so that the gateway is gone
+    /// before its upstreams and its collector (it flushes its spans on the way out). SIGINT: a
+    /// fast shutdown for actix-web (SIGTERM would wait for open connections) and nginx.
+    fn drop(&mut self) {
+        for (name, child) in self.0.iter_mut().rev() {
+            if let Ok(pid) = libc::pid_t::try_from(child.id()) {
+                // SAFETY: the pid is our own unreaped child's.
+                unsafe { libc::kill(pid, libc::SIGINT) };
+            }
+            let deadline = Instant::now() + Duration::from_secs(3);
+            while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            if matches!(child.try_wait(), Ok(None)) {
+                eprintln!("{name} did not stop on SIGINT; killing it");
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+    }
+}
+
+/// A temporary directory, removed on drop.
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn free_port() -> Res<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn wait_for_port(port: u16, what: &str) -> Res<()> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    while Instant::now() < deadline {
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            return Ok(());
+        }
+        check_stop()?;
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Err(format!("{what} did not listen on port {port}").into())
+}
+
+fn raise_fd_limit() {
+    let limit = libc::rlimit {
+        rlim_cur: 65_536,
+        rlim_max: 65_536,
+    };
+    // SAFETY: plain syscall on a valid struct; failure only leaves the old limit (the children
+    // inherit whichever it is).
+    unsafe {
+        if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+            let mut current = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
+            if libc::getrlimit(libc::RLIMIT_NOFILE, &mut current) == 0 {
+                current.rlim_cur = current.rlim_max;
+                libc::setrlimit(libc::RLIMIT_NOFILE, &current);
+            }
+        }
+    }
+}
+
+fn rss_kib(pid: u32) -> Res<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .ok_or_else(|| "no VmRSS in /proc/<pid>/status".into())
+}
+
+fn find_rotel(root: &Path) -> Option<PathBuf> {
+    let lib = root.join("tests/.venv/lib");
+    std::fs::read_dir(lib)
+        .ok()?
+        .flatten()
+        .map(|e| e.path().join("site-packages/rotel/rotel-agent"))
+        .find(|p| p.is_file())
+}
+
+const JSON_BODY: &str = r#"{"model":"gpt-4o-mini","messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"What is 1 + 1? Please explain in a few sentences."}]}"#;
+const STREAM_BODY: &str = r#"{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"What is 1 + 1? Please explain in a few sentences."}]}"#;
+
+fn wrk_script(body: &str) -> String {
+    format!(
+        "wrk.method = \"POST\"\nwrk.headers[\"Content-Type\"] = \"application/json\"\nwrk.body = '{body}'\n"
+    )
+}
+
+fn nginx_conf(dir: &Path, listen: u16, mock: u16) -> String {
+    let d = dir.display();
+    format!(
+        r#"worker_processes 2;
+daemon off;
+pid {d}/nginx.pid;
+error_log {d}/nginx-error.log warn;
+events {{ worker_connections 8192; }}
+http {{
+    access_log {d}/nginx-access.log combined buffer=64k;
+    client_body_temp_path {d}/nginx-body;
+    proxy_temp_path {d}/nginx-proxy;
+    fastcgi_temp_path {d}/nginx-fastcgi;
+    uwsgi_temp_path {d}/nginx-uwsgi;
+    scgi_temp_path {d}/nginx-scgi;
+    keepalive_requests 1000000;
+    upstream mock {{
+        server 127.0.0.1:{mock};
+        keepalive 256;
+        keepalive_requests 1000000;
+    }}
+    server {{
+        listen 127.0.0.1:{listen} backlog=4096;
+        location / {{
+            proxy_pass http://mock;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_buffering off;
+        }}
+    }}
+}}
+"#
+    )
+}
+
+fn gateway_config(mock: u16) -> String {
+    let upstream = format!("http://127.0.0.1:{mock}");
+    // No configured model: the client's goes upstream, and the mock answers any.
+    let route = |name: &str, provider: &str, auth: &str, key: &str, options: String| {
+        format!(
+            r#"{{"name":"{name}","paths":["/{name}"],"strip_path":true,"plugins":[{{"name":"ai-proxy","config":{{"route_type":"llm/v1/chat","auth":{{"header_name":"{auth}","header_value":"{key}"}},"model":{{"provider":"{provider}","options":{options}}},"logging":{{"log_statistics":true}}}}}}]}}"#,
+        )
+    };
+    let openai = route(
+        "openai",
+        "openai",
+        "Authorization",
+        "Bearer sk-bench",
+        format!(r#"{{"upstream_url":"{upstream}"}}"#),
+    );
+    let anthropic = route(
+        "anthropic",
+        "anthropic",
+        "x-api-key",
+        "sk-ant-bench",
+        format!(
+            r#"{{"upstream_url":"{upstream}","anthropic_version":"2023-06-01","max_tokens":256}}"#
+        ),
+    );
+    // JSON is YAML: the gateway reads this as a decK file.
+    format!(
+        r#"{{"_format_version":"3.0","services":[{{"name":"bench","url":"{upstream}","routes":[{openai},{anthropic}]}}]}}"#
+    )
+}
+
+/// One wrk run's figures.
+#[derive(Clone, Copy, Default)]
+struct Load {
+    rps: f64,
+    p50_us: f64,
+    p99_us: f64,
+    errors: u64,
+}
+
+fn duration_us(text: &str) -> Option<f64> {
+    let (number, scale) = if let Some(n) = text.strip_suffix("us") {
+        (n, 1.0)
+    } else if let Some(n) = text.strip_suffix("ms") {
+        (n, 1e3)
+    } else if let Some(n) = text.strip_suffix('m') {
+        (n, 60e6)
+    } else if let Some(n) = text.strip_suffix('s') {
+        (n, 1e6)
+    } else {
+        return None;
+    };
+    number.parse::<f64>().ok().map(|n| n * scale)
+}
+
+fn parse_wrk(out: &str) -> Res<Load> {
+    let mut load = Load::default();
+    for line in out.lines().map(str::trim) {
+        let mut words = line.split_whitespace();
+        match (words.next(), words.next()) {
+            (Some("Requests/sec:"), Some(v)) => load.rps = v.parse()?,
+            (Some("50.000%" | "50%"), Some(v)) => load.p50_us = duration_us(v).unwrap_or(0.0),
+            (Some("99.000%" | "99%"), Some(v)) => load.p99_us = duration_us(v).unwrap_or(0.0),
+            (Some("Non-2xx"), _) => {
+                load.errors += line
+                    .rsplit(' ')
+                    .next()
+                    .and_then(|n| n.parse::<u64>().ok())
+                    .unwrap_or(0)
+            }
+            (Some("Socket"), Some("errors:")) => {
+                load.errors += line
+                    .split(|c: char| !c.is_ascii_digit())
+                    .filter_map(|n| n.parse::<u64>().ok())
+                    .sum::<u64>()
+            }
+            _ => {}
+        }
+    }
+    if load.rps == 0.0 {
+        return Err(format!("wrk printed no throughput:\n{out}").into());
+    }
+    Ok(load)
+}
+
+fn wrk(url: &str, script: &Path, connections: u32, seconds: u64) -> Res<Load> {
+    check_stop()?;
+    let threads = connections.clamp(1, 2);
+    let output = Command::new("wrk")
+        .args(["-t", &threads.to_string(), "-c", &connections.to_string()])
+        .args([
+            "-d",
+            &format!("{seconds}s"),
+            "--latency",
+            "--timeout",
+            "10s",
+        ])
+        .arg("-s")
+        .arg(script)
+        .arg(url)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run wrk (apt-get install -y wrk): {e}"))?;
+    check_stop()?;
+    parse_wrk(&String::from_utf8_lossy(&output.stdout))
+}
+
+fn request(path: &str, port: u16, body: &str, extra: &str) -> Vec<u8> {
+    format!(
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n{extra}Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+    haystack
+        .get(from..)?
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|p| p + from)
+}
+
+/// Time to first token: sequential streamed requests on one keep-alive connection, each timed
+/// from the request's write to the first SSE `data:` event of its body (not to the headers).
+/// Every server here answers a stream with chunked encoding, whose last chunk ends the response.
+fn ttft(port: u16, path: &str, probes: usize) -> Res<(f64, f64)> {
+    check_stop()?;
+    let mut conn = TcpStream::connect(("127.0.0.1", port))?;
+    conn.set_nodelay(true)?;
+    conn.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let req = request(path, port, STREAM_BODY, "");
+    let mut samples = Vec::with_capacity(probes);
+    let mut buf = Vec::with_capacity(64 * 1024);
+    let mut piece = vec![0u8; 64 * 1024];
+    // The first tenth warms the connection pools up and is not counted.
+    for i in 0..probes + probes / 10 {
+        buf.clear();
+        let sent = Instant::now();
+        conn.write_all(&req)?;
+        let mut first: Option<Duration> = None;
+        loop {
+            let n = conn.read(&mut piece)?;
+            if n == 0 {
+                return Err(format!(
+                    "127.0.0.1:{port}{path} closed the connection mid-response after {} probes:\n{}",
+                    i,
+                    String::from_utf8_lossy(&buf)
+                )
+                .into());
+            }
+            buf.extend_from_slice(&piece[..n]);
+            let body = find(&buf, b"\r\n\r\n", 0);
+            if first.is_none() && body.and_then(|b| find(&buf, b"data:", b)).is_some() {
+                first = Some(sent.elapsed());
+            }
+            if !buf.starts_with(b"HTTP/1.1 200") && buf.len() >= 12 {
+                return Err(format!(
+                    "127.0.0.1:{port}{path} failed:\n{}",
+                    String::from_utf8_lossy(&buf)
+                )
+                .into());
+            }
+            if first.is_some() && buf.ends_with(b"\r\n0\r\n\r\n") {
+                break;
+            }
+        }
+        if i >= probes / 10 {
+            samples.push(first.unwrap_or_default().as_secs_f64() * 1e6);
+        }
+    }
+    samples.sort_by(f64::total_cmp);
+    let at = |q: f64| samples[((samples.len() as f64 * q) as usize).min(samples.len() - 1)];
+    Ok((at(0.5), at(0.99)))
+}
+
+/// Opens `count` streams that the mock holds open, waits for each one's first event, and returns
+/// the gateway's RSS then.
+fn rss_with_open_streams(port: u16, gateway_pid: u32, count: usize) -> Res<(u64, usize)> {
+    let req = request(
+        "/openai/v1/chat/completions",
+        port,
+        STREAM_BODY,
+        "x-mock-hold: 1\r\n",
+    );
+    let mut conns = Vec::with_capacity(count);
+    for _ in 0..count {
+        let mut c = TcpStream::connect(("127.0.0.1", port))?;
+        c.write_all(&req)?;
+        conns.push(c);
+    }
+    let mut open = 0;
+    let mut piece = [0u8; 4096];
+    for c in &mut conns {
+        c.set_read_timeout(Some(Duration::from_secs(10)))?;
+        let mut seen = Vec::new();
+        while find(&seen, b"data:", 0).is_none() {
+            let n = c.read(&mut piece)?;
+            if n == 0 {
+                break;
+            }
+            seen.extend_from_slice(&piece[..n]);
+        }
+        open += usize::from(find(&seen, b"data:", 0).is_some());
+    }
+    let rss = rss_kib(gateway_pid)?;
+    drop(conns);
+    Ok((rss, open))
+}
+
+/// The gateway's counts of spans and analytics records it dropped, from its admin `/metrics`, so
+/// that a fast run is never one that quietly gave its telemetry up.
+fn dropped_telemetry(admin: u16) -> Res<String> {
+    let mut conn = TcpStream::connect(("127.0.0.1", admin))?;
+    conn.write_all(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")?;
+    let mut text = String::new();
+    conn.read_to_string(&mut text)?;
+    let counts: Vec<String> = text
+        .lines()
+        .filter(|l| l.starts_with("ai_gateway_") && l.contains("dropped"))
+        .map(|l| format!("`{l}`"))
+        .collect();
+    Ok(if counts.is_empty() {
+        "no drop counters found".to_string()
+    } else {
+        counts.join(", ")
+    })
+}
+
+struct Row {
+    scenario: &'static str,
+    connections: u32,
+    direct: Option<Load>,
+    nginx: Load,
+    gateway: Load,
+}
+
+fn ms(us: f64) -> String {
+    format!("{:.2}", us / 1000.0)
+}
+
+fn main() -> Res<()> {
+    let root = std::env::current_exe()?
+        .parent()
+        .and_then(Path::parent)
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .ok_or("cannot find the workspace from the executable's path")?;
+    let opts = Options::parse(&root)?;
+    let release = root.join("target/release");
+    // SAFETY: the handler only stores to an atomic.
+    unsafe {
+        libc::signal(
+            libc::SIGINT,
+            on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t,
+        );
+        libc::signal(
+            libc::SIGTERM,
+            on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t,
+        );
+    }
+    raise_fd_limit();
+    let dir =
+        TempDir(std::env::temp_dir().join(format!("ai-gateway-bench-{}", std::process::id())));
+    std::fs::create_dir_all(&dir.0)?;
+    let mut children = Children(Vec::new());
+
+    let mock = free_port()?;
+    children.spawn(
+        "mock",
+        Command::new(release.join("mock"))
+            .args(["--listen", &format!("127.0.0.1:{mock}")])
+            .args(["--chunks", &opts.chunks.to_string()])
+            .args(["--delay-ms", &opts.delay_ms.to_string()])
+            .args(["--workers", &opts.mock_workers.to_string()]),
+    )?;
+    wait_for_port(mock, "the mock")?;
+
+    let mut gateway_cmd = Command::new(release.join("ai-gateway"));
+    let gateway = free_port()?;
+    let admin = free_port()?;
+    let config = dir.0.join("gateway.yaml");
+    std::fs::write(&config, gateway_config(mock))?;
+    gateway_cmd
+        .arg("serve")
+        .arg("--config")
+        .arg(&config)
+        .args(["--listen", &format!("127.0.0.1:{gateway}")])
+        .args(["--admin-listen", &format!("127.0.0.1:{admin}")])
+        .arg("--analytics-log")
+        .arg(dir.0.join("analytics.jsonl"))
+        .env("AI_GATEWAY_LOG", "warn")
+        .stdout(Stdio::piped());
+    let mut telemetry = "log_statistics on, analytics log to a file, no span export".to_string();
+    if opts.otlp {
+        let rotel = find_rotel(&root).ok_or(
+            "--otlp needs rotel in tests/.venv (cargo test -p ai-gateway-tests creates it)",
+        )?;
+        let otlp = free_port()?;
+        children.spawn(
+            "rotel",
+            Command::new(rotel)
+                .arg("start")
+                .args(["--otlp-http-endpoint", &format!("127.0.0.1:{otlp}")])
+                .args([
+                    "--otlp-grpc-endpoint",
+                    &format!("127.0.0.1:{}", free_port()?),
+                ])
+                .args(["--exporter", "blackhole"])
+                .arg("--pid-file")
+                .arg(dir.0.join("rotel.pid"))
+                .arg("--log-file")
+                .arg(dir.0.join("rotel.log"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+        )?;
+        wait_for_port(otlp, "rotel")?;
+        gateway_cmd.env(
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            format!("http://127.0.0.1:{otlp}"),
+        );
+        telemetry =
+            "log_statistics on, analytics log to a file, traces and metrics exported over OTLP to rotel"
+                .to_string();
+    }
+    let gateway_pid = children.spawn("ai-gateway", &mut gateway_cmd)?;
+    let stdout = children
+        .0
+        .last_mut()
+        .and_then(|(_, c)| c.stdout.take())
+        .ok_or("no stdout from the gateway")?;
+    let mut ready = String::new();
+    BufReader::new(stdout).read_line(&mut ready)?;
+    if !ready.starts_with("ai-gateway ready") {
+        return Err(format!("the gateway did not start: {ready}").into());
+    }
+
+    let nginx = free_port()?;
+    std::fs::write(dir.0.join("nginx.conf"), nginx_conf(&dir.0, nginx, mock))?;
+    children.spawn(
+        "nginx",
+        Command::new("nginx")
+            .arg("-p")
+            .arg(&dir.0)
+            .arg("-c")
+            .arg(dir.0.join("nginx.conf"))
+            .stderr(Stdio::null()),
+    )?;
+    wait_for_port(nginx, "nginx")?;
+    std::thread::sleep(Duration::from_millis(300));
+
+    let idle_rss = rss_kib(gateway_pid)?;
+    let held = if opts.streams > 0 {
+        Some(rss_with_open_streams(gateway, gateway_pid, opts.streams)?)
+    } else {
+        None
+    };
+    // Let the gateway notice the closed streams before loading it.
+    std::thread::sleep(Duration::from_millis(500));
+
+    let json_script = dir.0.join("json.lua");
+    let stream_script = dir.0.join("stream.lua");
+    std::fs::write(&json_script, wrk_script(JSON_BODY))?;
+    std::fs::write(&stream_script, wrk_script(STREAM_BODY))?;
+    let direct_url = format!("http://127.0.0.1:{mock}/v1/chat/completions");
+    let nginx_url = format!("http://127.0.0.1:{nginx}/v1/chat/completions");
+    let gateway_url = format!("http://127.0.0.1:{gateway}/openai/v1/chat/completions");
+    let anthropic_url = format!("http://127.0.0.1:{gateway}/anthropic/v1/chat/completions");
+
+    let mut rows = Vec::new();
+    let d = opts.duration;
+    for (scenario, script, what) in [
+        ("chat", &json_script, "json"),
+        ("chat stream", &stream_script, "stream"),
+    ] {
+        if !opts.runs(what) {
+            continue;
+        }
+        for &c in &opts.connections {
+            eprintln!("{scenario}, {c} connections: direct, nginx, gateway");
+            let direct = wrk(&direct_url, script, c, d)?;
+            let nginx = wrk(&nginx_url, script, c, d)?;
+            let gateway = wrk(&gateway_url, script, c, d)?;
+            rows.push(Row {
+                scenario,
+                connections: c,
+                direct: Some(direct),
+                nginx,
+                gateway,
+            });
+        }
+    }
+    if opts.runs("anthropic") {
+        for &c in &opts.connections {
+            eprintln!("chat stream via anthropic, {c} connections: nginx (openai), gateway");
+            let nginx = wrk(&nginx_url, &stream_script, c, d)?;
+            let gateway = wrk(&anthropic_url, &stream_script, c, d)?;
+            rows.push(Row {
+                scenario: "stream → anthropic",
+                connections: c,
+                direct: None,
+                nginx,
+                gateway,
+            });
+        }
+    }
+
+    eprintln!("time to first token: {} probes each", opts.probes);
+    let probes = opts.probes.max(10);
+    let ttft_direct = ttft(mock, "/v1/chat/completions", probes)?;
+    let ttft_nginx = ttft(nginx, "/v1/chat/completions", probes)?;
+    let ttft_gateway = ttft(gateway, "/openai/v1/chat/completions", probes)?;
+    let ttft_anthropic = ttft(gateway, "/anthropic/v1/chat/completions", probes)?;
+    let loaded_rss = rss_kib(gateway_pid)?;
+    let dropped = dropped_telemetry(admin)?;
+
+    let report = report(
+        &opts,
+        &telemetry,
+        &rows,
+        [ttft_direct, ttft_nginx, ttft_gateway, ttft_anthropic],
+        (idle_rss, held, loaded_rss),
+        &dropped,
+    );
+    print!("{report}");
+    if let Some(parent) = opts.out.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(&opts.out, &report)?;
+    eprintln!("written to {}", opts.out.display());
+    Ok(())
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok {
+        "met"
+    } else {
+        "**not met**"
+    }
+}
+
+fn report(
+    opts: &Options,
+    telemetry: &str,
+    rows: &[Row],
+    ttfts: [(f64, f64); 4],
+    (idle_rss, held, loaded_rss): (u64, Option<(u64, usize)>, u64),
+    dropped: &str,
+) -> String {
+    let mut s = String::new();
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find_map(|l| l.strip_prefix("model name"))
+                .map(|m| m.trim_start_matches([' ', '\t', ':']).to_string())
+        })
+        .unwrap_or_default();
+    let _ = writeln!(
+        s,
+        "Machine: {} cores ({cpu}); wrk, mock, nginx and gateway share them. wrk {d} s per cell, \
+         {chunks} chunks per stream, {delay} ms apart; gateway: {telemetry}.\n",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        d = opts.duration,
+        chunks = opts.chunks,
+        delay = opts.delay_ms,
+    );
+    let _ = writeln!(s, "| scenario | conns | direct RPS | nginx RPS | gateway RPS | **gateway/nginx** | p50 ms direct / nginx / gateway | p99 ms direct / nginx / gateway | added p99 ms nginx / gateway | errors |");
+    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---|---|---|---:|");
+    for r in rows {
+        let (dr, d50, d99) = r.direct.map_or(("–".into(), "–".into(), "–".into()), |d| {
+            (format!("{:.0}", d.rps), ms(d.p50_us), ms(d.p99_us))
+        });
+        let added = r.direct.map_or("–".to_string(), |d| {
+            format!(
+                "{} / {}",
+                ms(r.nginx.p99_us - d.p99_us),
+                ms(r.gateway.p99_us - d.p99_us)
+            )
+        });
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {:.0} | {:.0} | **{:.2}×** | {} / {} / {} | {} / {} / {} | {} | {} |",
+            r.scenario,
+            r.connections,
+            dr,
+            r.nginx.rps,
+            r.gateway.rps,
+            r.gateway.rps / r.nginx.rps,
+            d50,
+            ms(r.nginx.p50_us),
+            ms(r.gateway.p50_us),
+            d99,
+            ms(r.nginx.p99_us),
+            ms(r.gateway.p99_us),
+            added,
+            r.direct.map_or(0, |d| d.errors) + r.nginx.errors + r.gateway.errors,
+        );
+    }
+    let [td, tn, tg, ta] = ttfts;
+    let _ = writeln!(s, "\nTime to first token (first SSE `data:` event, sequential requests on one keep-alive connection, {} probes):\n", opts.probes);
+    let _ = writeln!(
+        s,
+        "| path | TTFT p50 µs | TTFT p99 µs | p50 over direct µs |"
+    );
+    let _ = writeln!(s, "|---|---:|---:|---:|");
+    for (name, (p50, p99)) in [
+        ("direct", td),
+        ("nginx", tn),
+        ("gateway (openai)", tg),
+        ("gateway (anthropic, translated)", ta),
+    ] {
+        let _ = writeln!(s, "| {name} | {p50:.0} | {p99:.0} | {:.0} |", p50 - td.0);
+    }
+    let mib = |k: u64| k as f64 / 1024.0;
+    let _ = writeln!(
+        s,
+        "\nGateway RSS: {:.1} MiB idle after start; {} ; {:.1} MiB after the whole run.\n",
+        mib(idle_rss),
+        held.map_or(
+            "open streams not measured".to_string(),
+            |(rss, open)| format!("{:.1} MiB with {open} streams open", mib(rss))
+        ),
+        mib(loaded_rss)
+    );
+
+    let _ = writeln!(s, "Telemetry the gateway could not deliver during the run (from its `/metrics`): {dropped}.\n");
+    let _ = writeln!(s, "Targets:\n");
+    let ratio = |scenario: &str, c: u32| {
+        rows.iter()
+            .find(|r| r.scenario == scenario && r.connections == c)
+            .map(|r| r.gateway.rps / r.nginx.rps)
+    };
+    for (scenario, c, want) in [
+        ("chat", 16, 0.9),
+        ("chat", 64, 0.9),
+        ("chat stream", 16, 0.8),
+        ("chat stream", 64, 0.8),
+        ("stream → anthropic", 16, 0.7),
+        ("stream → anthropic", 64, 0.7),
+    ] {
+        if let Some(r) = ratio(scenario, c) {
+            let _ = writeln!(
+                s,
+                "- {scenario} at {c} connections: {r:.2}× nginx (target ≥ {want}×): {}",
+                verdict(r >= want)
+            );
+        }
+    }
+    for scenario in ["chat", "chat stream"] {
+        if let Some(r) = rows
+            .iter()
+            .find(|r| r.scenario == scenario && r.connections == 1)
+        {
+            let extra = r.gateway.p99_us - r.nginx.p99_us;
+            let _ = writeln!(s, "- {scenario}, p99 at 1 connection: gateway {} ms, nginx {} ms, +{extra:.0} µs (target ≤ +100 µs): {}", ms(r.gateway.p99_us), ms(r.nginx.p99_us), verdict(extra <= 100.0));
+        }
+    }
+    let extra = tg.0 - tn.0;
+    let _ = writeln!(
+        s,
+        "- TTFT p50: gateway {:.0} µs, nginx {:.0} µs, +{extra:.0} µs (target ≤ +100 µs): {}",
+        tg.0,
+        tn.0,
+        verdict(extra <= 100.0)
+    );
+    let _ = writeln!(
+        s,
+        "- RSS idle {:.1} MiB (target ≤ 40): {}",
+        mib(idle_rss),
+        verdict(mib(idle_rss) <= 40.0)
+    );
+    if let Some((rss, open)) = held {
+        let _ = writeln!(
+            s,
+            "- RSS with {open} open streams {:.1} MiB (target ≤ 150): {}",
+            mib(rss),
+            verdict(mib(rss) <= 150.0 && open >= 1000)
+        );
+    }
+    s
+}
