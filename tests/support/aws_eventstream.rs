@@ -2,28 +2,16 @@
 //! mock Bedrock answers in the real wire format: a prelude with its CRC-32, string headers, a JSON
 //! payload, and the message's CRC-32.
 
+use provider_sdk::framing::aws_eventstream::{encode_message, HeaderValue};
 use serde_json::Value;
 
-/// One message with string headers.
+/// One message with string headers, encoded by the SDK whose decoder the gateway runs.
 pub fn frame(headers: &[(&str, &str)], payload: &[u8]) -> Vec<u8> {
-    let mut encoded = Vec::new();
-    for (name, value) in headers {
-        encoded.push(u8::try_from(name.len()).unwrap());
-        encoded.extend_from_slice(name.as_bytes());
-        // Header value type 7: a string with a 16-bit length.
-        encoded.push(7);
-        encoded.extend_from_slice(&u16::try_from(value.len()).unwrap().to_be_bytes());
-        encoded.extend_from_slice(value.as_bytes());
-    }
-    let total = u32::try_from(16 + encoded.len() + payload.len()).unwrap();
-    let mut message = Vec::with_capacity(16 + encoded.len() + payload.len());
-    message.extend_from_slice(&total.to_be_bytes());
-    message.extend_from_slice(&u32::try_from(encoded.len()).unwrap().to_be_bytes());
-    message.extend_from_slice(&crc32(&message).to_be_bytes());
-    message.extend_from_slice(&encoded);
-    message.extend_from_slice(payload);
-    message.extend_from_slice(&crc32(&message).to_be_bytes());
-    message
+    let headers: Vec<(&str, HeaderValue<'_>)> = headers
+        .iter()
+        .map(|&(name, value)| (name, HeaderValue::String(value)))
+        .collect();
+    encode_message(&headers, payload).unwrap()
 }
 
 /// A ConverseStream event, e.g. `contentBlockDelta`.
@@ -50,19 +38,6 @@ pub fn exception(exception_type: &str, message: &str) -> Vec<u8> {
             .to_string()
             .as_bytes(),
     )
-}
-
-/// CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320), which both checksums use.
-pub fn crc32(bytes: &[u8]) -> u32 {
-    !bytes.iter().fold(!0u32, |crc, &byte| {
-        (0..8).fold(crc ^ u32::from(byte), |crc, _| {
-            if crc & 1 == 1 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            }
-        })
-    })
 }
 
 /// Standard base64 (RFC 4648), for Kong's base64 stream fixtures.

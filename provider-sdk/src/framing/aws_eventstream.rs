@@ -45,6 +45,16 @@ pub enum EventStreamError {
     HeaderValueType { value_type: u8, offset: usize },
     /// The stream ended inside a message.
     Truncated { buffered: usize },
+    /// Encoding: a header name longer than the 255 bytes its one-byte length can count.
+    HeaderNameTooLong { name_length: usize },
+    /// Encoding: a string or byte-array header value longer than the 65535 bytes its two-byte
+    /// length can count.
+    HeaderValueTooLong {
+        name_length: usize,
+        value_length: usize,
+    },
+    /// Encoding: a message longer than the 4 GiB its four-byte total length can count.
+    EncodedMessageTooLarge { total_length: usize },
 }
 
 impl std::fmt::Display for EventStreamError {
@@ -96,6 +106,22 @@ impl std::fmt::Display for EventStreamError {
             EventStreamError::Truncated { buffered } => write!(
                 f,
                 "upstream event stream ended inside a message, after {buffered} bytes of it"
+            ),
+            EventStreamError::HeaderNameTooLong { name_length } => write!(
+                f,
+                "event-stream header name of {name_length} bytes exceeds the 255 the format allows"
+            ),
+            EventStreamError::HeaderValueTooLong {
+                name_length,
+                value_length,
+            } => write!(
+                f,
+                "event-stream header value of {value_length} bytes (name of {name_length} bytes) \
+                 exceeds the 65535 the format allows"
+            ),
+            EventStreamError::EncodedMessageTooLarge { total_length } => write!(
+                f,
+                "event-stream message of {total_length} bytes exceeds the 4 GiB the format allows"
             ),
         }
     }
@@ -448,6 +474,104 @@ fn counted<'a>(
         .ok_or_else(|| too_long.clone())
 }
 
+/// Encodes one message: prelude, headers in the given order, payload and both checksums.
+///
+/// The gateway only decodes event streams; this is here so that tests, mock upstreams and
+/// benchmarks build their frames with the same checksum and header layout the decoder reads,
+/// instead of each keeping its own copy. Lengths the format cannot express are errors.
+pub fn encode_message(
+    headers: &[(&str, HeaderValue<'_>)],
+    payload: &[u8],
+) -> Result<Vec<u8>, EventStreamError> {
+    let mut encoded_headers = Vec::new();
+    for (name, value) in headers {
+        let name_length =
+            u8::try_from(name.len()).map_err(|_| EventStreamError::HeaderNameTooLong {
+                name_length: name.len(),
+            })?;
+        encoded_headers.push(name_length);
+        encoded_headers.extend_from_slice(name.as_bytes());
+        encode_header_value(&mut encoded_headers, name.len(), *value)?;
+    }
+    let total = MIN_MESSAGE_BYTES
+        .saturating_add(encoded_headers.len())
+        .saturating_add(payload.len());
+    // The headers are part of the total, so a total that fits means their length fits too.
+    let too_large = EventStreamError::EncodedMessageTooLarge {
+        total_length: total,
+    };
+    let total_length = u32::try_from(total).map_err(|_| too_large.clone())?;
+    let headers_length = u32::try_from(encoded_headers.len()).map_err(|_| too_large)?;
+    let mut message = Vec::with_capacity(total);
+    message.extend_from_slice(&total_length.to_be_bytes());
+    message.extend_from_slice(&headers_length.to_be_bytes());
+    message.extend_from_slice(&crc32(&message).to_be_bytes());
+    message.extend_from_slice(&encoded_headers);
+    message.extend_from_slice(payload);
+    message.extend_from_slice(&crc32(&message).to_be_bytes());
+    Ok(message)
+}
+
+/// Appends a header value's type byte and bytes, the inverse of `split_header`.
+fn encode_header_value(
+    out: &mut Vec<u8>,
+    name_length: usize,
+    value: HeaderValue<'_>,
+) -> Result<(), EventStreamError> {
+    match value {
+        HeaderValue::Bool(true) => out.push(0),
+        HeaderValue::Bool(false) => out.push(1),
+        HeaderValue::Byte(v) => {
+            out.push(2);
+            out.extend_from_slice(&v.to_be_bytes());
+        }
+        HeaderValue::Short(v) => {
+            out.push(3);
+            out.extend_from_slice(&v.to_be_bytes());
+        }
+        HeaderValue::Integer(v) => {
+            out.push(4);
+            out.extend_from_slice(&v.to_be_bytes());
+        }
+        HeaderValue::Long(v) => {
+            out.push(5);
+            out.extend_from_slice(&v.to_be_bytes());
+        }
+        HeaderValue::ByteArray(v) => {
+            out.push(6);
+            encode_counted(out, name_length, v)?;
+        }
+        HeaderValue::String(v) => {
+            out.push(7);
+            encode_counted(out, name_length, v.as_bytes())?;
+        }
+        HeaderValue::Timestamp(v) => {
+            out.push(8);
+            out.extend_from_slice(&v.to_be_bytes());
+        }
+        HeaderValue::Uuid(v) => {
+            out.push(9);
+            out.extend_from_slice(&v);
+        }
+    }
+    Ok(())
+}
+
+/// Appends a value preceded by its 16-bit length, the inverse of `counted`.
+fn encode_counted(
+    out: &mut Vec<u8>,
+    name_length: usize,
+    bytes: &[u8],
+) -> Result<(), EventStreamError> {
+    let length = u16::try_from(bytes.len()).map_err(|_| EventStreamError::HeaderValueTooLong {
+        name_length,
+        value_length: bytes.len(),
+    })?;
+    out.extend_from_slice(&length.to_be_bytes());
+    out.extend_from_slice(bytes);
+    Ok(())
+}
+
 /// CRC-32 as in IEEE 802.3 and zlib (reflected polynomial 0xEDB88320), which both checksums use.
 /// A byte-wise table is fast enough for the few kilobytes a model streams per second, and saves a
 /// dependency.
@@ -558,52 +682,7 @@ mod tests {
 
     /// Encodes a message the way an AWS service does, so that tests can build any header.
     fn encode(headers: &[(&str, HeaderValue<'_>)], payload: &[u8]) -> Vec<u8> {
-        let mut encoded_headers = Vec::new();
-        for (name, value) in headers {
-            encoded_headers.push(u8::try_from(name.len()).unwrap());
-            encoded_headers.extend_from_slice(name.as_bytes());
-            match *value {
-                HeaderValue::Bool(true) => encoded_headers.push(0),
-                HeaderValue::Bool(false) => encoded_headers.push(1),
-                HeaderValue::Byte(v) => {
-                    encoded_headers.push(2);
-                    encoded_headers.extend_from_slice(&v.to_be_bytes());
-                }
-                HeaderValue::Short(v) => {
-                    encoded_headers.push(3);
-                    encoded_headers.extend_from_slice(&v.to_be_bytes());
-                }
-                HeaderValue::Integer(v) => {
-                    encoded_headers.push(4);
-                    encoded_headers.extend_from_slice(&v.to_be_bytes());
-                }
-                HeaderValue::Long(v) => {
-                    encoded_headers.push(5);
-                    encoded_headers.extend_from_slice(&v.to_be_bytes());
-                }
-                HeaderValue::ByteArray(v) => {
-                    encoded_headers.push(6);
-                    encoded_headers
-                        .extend_from_slice(&u16::try_from(v.len()).unwrap().to_be_bytes());
-                    encoded_headers.extend_from_slice(v);
-                }
-                HeaderValue::String(v) => {
-                    encoded_headers.push(7);
-                    encoded_headers
-                        .extend_from_slice(&u16::try_from(v.len()).unwrap().to_be_bytes());
-                    encoded_headers.extend_from_slice(v.as_bytes());
-                }
-                HeaderValue::Timestamp(v) => {
-                    encoded_headers.push(8);
-                    encoded_headers.extend_from_slice(&v.to_be_bytes());
-                }
-                HeaderValue::Uuid(v) => {
-                    encoded_headers.push(9);
-                    encoded_headers.extend_from_slice(&v);
-                }
-            }
-        }
-        frame(&encoded_headers, payload)
+        encode_message(headers, payload).unwrap()
     }
 
     /// Wraps raw header bytes and a payload in a prelude and checksums that are right.
@@ -838,6 +917,69 @@ mod tests {
             .unwrap();
         decoder.finish().unwrap();
         assert_eq!(seen, 1);
+    }
+
+    #[test]
+    fn encoding_the_aws_vector_gives_its_bytes() {
+        let expected = vector("valid_with_all_headers_and_payload");
+        let owned = decode(&expected).unwrap().remove(0);
+        let headers: Vec<(&str, HeaderValue<'_>)> = owned
+            .headers
+            .iter()
+            .map(|(name, value)| {
+                let value = match value {
+                    OwnedValue::Bool(v) => HeaderValue::Bool(*v),
+                    OwnedValue::Byte(v) => HeaderValue::Byte(*v),
+                    OwnedValue::Short(v) => HeaderValue::Short(*v),
+                    OwnedValue::Integer(v) => HeaderValue::Integer(*v),
+                    OwnedValue::Long(v) => HeaderValue::Long(*v),
+                    OwnedValue::ByteArray(v) => HeaderValue::ByteArray(v),
+                    OwnedValue::String(v) => HeaderValue::String(v),
+                    OwnedValue::Timestamp(v) => HeaderValue::Timestamp(*v),
+                    OwnedValue::Uuid(v) => HeaderValue::Uuid(*v),
+                };
+                (name.as_str(), value)
+            })
+            .collect();
+        assert_eq!(encode_message(&headers, &owned.payload).unwrap(), expected);
+        assert_eq!(
+            encode_message(&[], b"another test payload").unwrap(),
+            vector("valid_no_headers")
+        );
+    }
+
+    #[test]
+    fn lengths_the_format_cannot_hold_are_encoding_errors() {
+        let long_name = "n".repeat(256);
+        assert_eq!(
+            encode_message(&[(long_name.as_str(), HeaderValue::Bool(true))], b""),
+            Err(EventStreamError::HeaderNameTooLong { name_length: 256 })
+        );
+        let long_string = "s".repeat(usize::from(u16::MAX) + 1);
+        assert_eq!(
+            encode_message(&[("str", HeaderValue::String(&long_string))], b""),
+            Err(EventStreamError::HeaderValueTooLong {
+                name_length: 3,
+                value_length: 65_536
+            })
+        );
+        assert_eq!(
+            encode_message(
+                &[
+                    ("ok", HeaderValue::Bool(true)),
+                    ("bytes", HeaderValue::ByteArray(long_string.as_bytes()))
+                ],
+                b""
+            ),
+            Err(EventStreamError::HeaderValueTooLong {
+                name_length: 5,
+                value_length: 65_536
+            })
+        );
+        assert_eq!(
+            EventStreamError::HeaderNameTooLong { name_length: 256 }.to_string(),
+            "event-stream header name of 256 bytes exceeds the 255 the format allows"
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 use abi_stable::std_types::{RSlice, RStr};
 use ai_provider_bedrock::Bedrock;
 use provider_sdk::abi::{RequestPlan, RouteType, UpstreamRequest};
+use provider_sdk::framing::aws_eventstream::{encode_message, HeaderValue};
 use provider_sdk::Provider;
 use serde_json::Value;
 
@@ -90,23 +91,11 @@ pub fn refused(plan: &RequestPlan<'_>, client_body: &Value) -> String {
 
 /// One event-stream message as Bedrock frames it: string headers, payload, both CRC-32s.
 pub fn frame(headers: &[(&str, &str)], payload: &[u8]) -> Vec<u8> {
-    let mut encoded = Vec::new();
-    for (name, value) in headers {
-        encoded.push(u8::try_from(name.len()).unwrap());
-        encoded.extend_from_slice(name.as_bytes());
-        encoded.push(7);
-        encoded.extend_from_slice(&u16::try_from(value.len()).unwrap().to_be_bytes());
-        encoded.extend_from_slice(value.as_bytes());
-    }
-    let total = u32::try_from(16 + encoded.len() + payload.len()).unwrap();
-    let mut message = Vec::new();
-    message.extend_from_slice(&total.to_be_bytes());
-    message.extend_from_slice(&u32::try_from(encoded.len()).unwrap().to_be_bytes());
-    message.extend_from_slice(&crc32(&message).to_be_bytes());
-    message.extend_from_slice(&encoded);
-    message.extend_from_slice(payload);
-    message.extend_from_slice(&crc32(&message).to_be_bytes());
-    message
+    let headers: Vec<(&str, HeaderValue<'_>)> = headers
+        .iter()
+        .map(|&(name, value)| (name, HeaderValue::String(value)))
+        .collect();
+    encode_message(&headers, payload).unwrap()
 }
 
 /// A Converse stream event.
@@ -133,18 +122,6 @@ pub fn exception(exception_type: &str, message: &str) -> Vec<u8> {
             .to_string()
             .as_bytes(),
     )
-}
-
-fn crc32(bytes: &[u8]) -> u32 {
-    !bytes.iter().fold(!0u32, |crc, &byte| {
-        (0..8).fold(crc ^ u32::from(byte), |crc, _| {
-            if crc & 1 == 1 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            }
-        })
-    })
 }
 
 /// Kong's three base64 chunks of a Bedrock tool-call stream, decoded.
@@ -179,9 +156,4 @@ fn base64(text: &str) -> Vec<u8> {
         }
     }
     out
-}
-
-#[test]
-fn crc32_is_the_standard_one() {
-    assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
 }
