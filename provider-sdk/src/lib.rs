@@ -13,6 +13,8 @@
 //! - [`finish_reason`], [`tool_calls`], [`tool_parameters`], [`images`]: mappings every translator
 //!   shares.
 //! - [`framing`]: incremental decoders for streamed bodies (SSE, NDJSON).
+//! - [`framed_stream`]: the stream translator for providers whose events map onto OpenAI's stream
+//!   one by one, given what each event means.
 //! - [`json_edit`]: edits to the top level of a JSON object that keep every other byte as sent.
 //! - [`url`]: checks and query parameters for upstream URLs.
 //!
@@ -22,6 +24,7 @@ pub mod abi;
 pub mod error;
 pub mod export;
 pub mod finish_reason;
+pub mod framed_stream;
 pub mod framing;
 pub mod images;
 pub mod json_edit;

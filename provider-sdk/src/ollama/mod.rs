@@ -131,7 +131,7 @@ impl<'a> Ollama<'a> {
 
     /// The translator for a streamed `/api/chat` or `/api/generate` response.
     pub fn stream_translator(&self, plan: &RequestPlan<'_>) -> OllamaStream {
-        OllamaStream::new(self.provider, plan)
+        stream::new_stream(self.provider, plan)
     }
 
     fn unsupported_route(&self, route_type: RouteType) -> ModuleError {

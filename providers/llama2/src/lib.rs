@@ -28,8 +28,6 @@ use provider_sdk::{Provider, StreamTranslate};
 
 pub use template::{ChatTemplate, TEMPLATE_OPTION};
 
-use crate::tgi_stream::TgiStream;
-
 const PROVIDER: &str = "llama2";
 
 const ROUTE_TYPES: [RouteType; 4] = [
@@ -154,7 +152,7 @@ impl Provider for Llama2 {
     ) -> Result<Box<dyn StreamTranslate>, ModuleError> {
         let options = ModelOptions::for_request(plan)?;
         Ok(match format_of(&options)? {
-            Llama2Format::Raw => Box::new(TgiStream::new(plan)),
+            Llama2Format::Raw => Box::new(tgi_stream::new_stream(plan)),
             Llama2Format::Ollama => Box::new(ollama().stream_translator(plan)),
             Llama2Format::OpenAi => Box::new(openai_compatible::stream_relay(plan)),
         })

@@ -8,92 +8,39 @@
 
 use std::borrow::Cow;
 
-use provider_sdk::abi::{ModuleError, RequestPlan, ResponseMeta, RouteType, Usage};
+use provider_sdk::abi::{ModuleError, RequestPlan, RouteType, Usage};
+use provider_sdk::framed_stream::{FramedStream, StreamEvents};
 use provider_sdk::framing::{SseDecoder, SseEvent};
 use provider_sdk::openai::{ChatStreamWriter, MAX_EVENT_BYTES};
-use provider_sdk::StreamTranslate;
 use serde::Deserialize;
 
 use crate::tgi::finish_reason;
 use crate::PROVIDER;
 
-#[derive(Debug)]
-pub struct TgiStream {
-    decoder: SseDecoder,
-    translation: Translation,
-}
+pub type TgiStream = FramedStream<TgiEvents>;
 
 #[derive(Debug)]
-struct Translation {
-    writer: ChatStreamWriter,
+pub struct TgiEvents {
     /// A chat answer starts at its first visible character: Llama models open with a space or a
     /// newline after `[/INST]`, which the whole-response path trims too.
     trims_leading_space: bool,
 }
 
-impl TgiStream {
-    pub fn new(plan: &RequestPlan<'_>) -> TgiStream {
-        TgiStream {
-            decoder: SseDecoder::new(MAX_EVENT_BYTES),
-            translation: Translation {
-                writer: ChatStreamWriter::new(plan),
-                trims_leading_space: plan.route_type == RouteType::CHAT,
-            },
-        }
-    }
+pub fn new_stream(plan: &RequestPlan<'_>) -> TgiStream {
+    FramedStream::new(
+        SseDecoder::new(MAX_EVENT_BYTES),
+        ChatStreamWriter::new(plan),
+        TgiEvents {
+            trims_leading_space: plan.route_type == RouteType::CHAT,
+        },
+    )
 }
 
-impl StreamTranslate for TgiStream {
-    fn push(&mut self, chunk: &[u8]) -> Result<Vec<u8>, ModuleError> {
-        let mut out = Vec::new();
-        let TgiStream {
-            decoder,
-            translation,
-        } = self;
-        if translation.writer.is_ended() {
-            return Ok(out);
-        }
-        let decoded = decoder.push(chunk, |event| -> Result<(), ModuleError> {
-            translation.event(event, &mut out);
-            Ok(())
-        });
-        if let Err(error) = decoded {
-            translation.writer.error(&mut out, &error);
-        }
-        Ok(out)
-    }
+impl StreamEvents for TgiEvents {
+    type Framing = SseDecoder;
 
-    fn finish(&mut self) -> Result<Vec<u8>, ModuleError> {
-        let mut out = Vec::new();
-        let TgiStream {
-            decoder,
-            translation,
-        } = self;
-        let decoded = decoder.finish(|event| -> Result<(), ModuleError> {
-            translation.event(event, &mut out);
-            Ok(())
-        });
-        if let Err(error) = decoded {
-            translation.writer.error(&mut out, &error);
-        }
-        if !translation.writer.is_ended() {
-            let error = ModuleError::bad_upstream(format!(
-                "upstream {PROVIDER} ended the stream before its final event (the one with details)"
-            ));
-            translation.writer.error(&mut out, &error);
-        }
-        Ok(out)
-    }
-
-    fn meta(&self) -> ResponseMeta {
-        self.translation.writer.meta()
-    }
-}
-
-impl Translation {
-    /// Writes what one event says. Never fails: a bad event ends the stream with an error event.
-    fn event(&mut self, event: SseEvent<'_>, out: &mut Vec<u8>) {
-        if self.writer.is_ended() || event.data.is_empty() || event.data == b"[DONE]" {
+    fn event(&mut self, event: SseEvent<'_>, writer: &mut ChatStreamWriter, out: &mut Vec<u8>) {
+        if event.data.is_empty() || event.data == b"[DONE]" {
             return;
         }
         let parsed: TgiEvent<'_> = match serde_json::from_slice(event.data) {
@@ -102,7 +49,7 @@ impl Translation {
                 let error = ModuleError::bad_upstream(format!(
                     "upstream {PROVIDER} sent a stream event that is not TGI's: {e}"
                 ));
-                self.writer.error(out, &error);
+                writer.error(out, &error);
                 return;
             }
         };
@@ -112,7 +59,7 @@ impl Translation {
                 "server_error",
                 format!("upstream {PROVIDER}: {message}"),
             );
-            self.writer.error(out, &error);
+            writer.error(out, &error);
             return;
         }
         if let Some(token) = parsed.token.filter(|token| !token.special) {
@@ -124,18 +71,23 @@ impl Translation {
             if !text.is_empty() {
                 self.trims_leading_space = false;
             }
-            self.writer.text(out, text);
+            writer.text(out, text);
         }
         if let Some(details) = parsed.details {
-            self.writer.record_usage(Usage {
+            writer.record_usage(Usage {
                 prompt_tokens: details.input_length.into(),
                 completion_tokens: details.generated_tokens.into(),
                 ..Usage::default()
             });
-            self.writer
-                .finish(out, finish_reason(details.finish_reason.as_deref()));
-            self.writer.end(out);
+            writer.finish(out, finish_reason(details.finish_reason.as_deref()));
+            writer.end(out);
         }
+    }
+
+    fn early_end(&self) -> String {
+        format!(
+            "upstream {PROVIDER} ended the stream before its final event (the one with details)"
+        )
     }
 }
 

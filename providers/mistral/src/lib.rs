@@ -28,8 +28,6 @@ use provider_sdk::openai_compatible::{self, CompatibleUpstream, RoutePaths};
 use provider_sdk::options::{missing_option, MistralFormat, ModelOptions};
 use provider_sdk::{Provider, StreamTranslate};
 
-use crate::stream::MistralStream;
-
 const PROVIDER: &str = "mistral";
 
 /// La Plateforme, when `upstream_url` is not set.
@@ -153,7 +151,7 @@ impl Provider for Mistral {
     ) -> Result<Box<dyn StreamTranslate>, ModuleError> {
         let options = ModelOptions::for_request(plan)?;
         Ok(match (format_of(&options)?, plan.route_type) {
-            (MistralFormat::OpenAi, RouteType::CHAT) => Box::new(MistralStream::new(plan)),
+            (MistralFormat::OpenAi, RouteType::CHAT) => Box::new(stream::new_stream(plan)),
             (MistralFormat::OpenAi, _) => Box::new(openai_compatible::stream_relay(plan)),
             (MistralFormat::Ollama, _) => Box::new(ollama().stream_translator(plan)),
         })

@@ -11,102 +11,47 @@
 
 use std::borrow::Cow;
 
-use provider_sdk::abi::{ModuleError, RequestPlan, ResponseMeta};
+use provider_sdk::abi::{ModuleError, RequestPlan};
+use provider_sdk::framed_stream::{FramedStream, StreamEvents};
 use provider_sdk::framing::{SseDecoder, SseEvent};
 use provider_sdk::openai::{ChatStreamWriter, MAX_EVENT_BYTES};
-use provider_sdk::StreamTranslate;
 use serde::Deserialize;
 
 use crate::response::{finish_reason, MistralContent, MistralToolCall, MistralUsage};
 use crate::PROVIDER;
 
-#[derive(Debug)]
-pub struct MistralStream {
-    decoder: SseDecoder,
-    translation: Translation,
-}
+pub type MistralStream = FramedStream<MistralEvents>;
 
 #[derive(Debug)]
-struct Translation {
-    writer: ChatStreamWriter,
+pub struct MistralEvents {
     identified: bool,
     finished: bool,
     /// Calls started so far, numbering those that come without an `index`.
     tool_calls: u64,
 }
 
-impl MistralStream {
-    pub fn new(plan: &RequestPlan<'_>) -> MistralStream {
-        MistralStream {
-            decoder: SseDecoder::new(MAX_EVENT_BYTES),
-            translation: Translation {
-                writer: ChatStreamWriter::new(plan),
-                identified: false,
-                finished: false,
-                tool_calls: 0,
-            },
-        }
-    }
+pub fn new_stream(plan: &RequestPlan<'_>) -> MistralStream {
+    FramedStream::new(
+        SseDecoder::new(MAX_EVENT_BYTES),
+        ChatStreamWriter::new(plan),
+        MistralEvents {
+            identified: false,
+            finished: false,
+            tool_calls: 0,
+        },
+    )
 }
 
-impl StreamTranslate for MistralStream {
-    fn push(&mut self, chunk: &[u8]) -> Result<Vec<u8>, ModuleError> {
-        let mut out = Vec::new();
-        let MistralStream {
-            decoder,
-            translation,
-        } = self;
-        if translation.writer.is_ended() {
-            return Ok(out);
-        }
-        let decoded = decoder.push(chunk, |event| -> Result<(), ModuleError> {
-            translation.event(event, &mut out);
-            Ok(())
-        });
-        if let Err(error) = decoded {
-            translation.writer.error(&mut out, &error);
-        }
-        Ok(out)
-    }
+impl StreamEvents for MistralEvents {
+    type Framing = SseDecoder;
 
-    fn finish(&mut self) -> Result<Vec<u8>, ModuleError> {
-        let mut out = Vec::new();
-        let MistralStream {
-            decoder,
-            translation,
-        } = self;
-        let decoded = decoder.finish(|event| -> Result<(), ModuleError> {
-            translation.event(event, &mut out);
-            Ok(())
-        });
-        if let Err(error) = decoded {
-            translation.writer.error(&mut out, &error);
-        }
-        if translation.finished {
-            translation.writer.end(&mut out);
-        } else if !translation.writer.is_ended() {
-            let error = ModuleError::bad_upstream(format!(
-                "upstream {PROVIDER} ended the stream before its finish_reason"
-            ));
-            translation.writer.error(&mut out, &error);
-        }
-        Ok(out)
-    }
-
-    fn meta(&self) -> ResponseMeta {
-        self.translation.writer.meta()
-    }
-}
-
-impl Translation {
-    /// Writes what one event says. Never fails: a bad event ends the stream with an error event.
-    fn event(&mut self, event: SseEvent<'_>, out: &mut Vec<u8>) {
-        if self.writer.is_ended() || event.data.is_empty() {
+    fn event(&mut self, event: SseEvent<'_>, writer: &mut ChatStreamWriter, out: &mut Vec<u8>) {
+        if event.data.is_empty() {
             return;
         }
         if event.data == b"[DONE]" {
             if self.finished {
-                self.writer.end(out);
+                writer.end(out);
             }
             return;
         }
@@ -116,7 +61,7 @@ impl Translation {
                 let error = ModuleError::bad_upstream(format!(
                     "upstream {PROVIDER} sent a stream event that is not a chat completion chunk: {e}"
                 ));
-                self.writer.error(out, &error);
+                writer.error(out, &error);
                 return;
             }
         };
@@ -126,52 +71,61 @@ impl Translation {
                 "server_error",
                 format!("upstream {PROVIDER}: {message}"),
             );
-            self.writer.error(out, &error);
+            writer.error(out, &error);
             return;
         }
         if !self.identified {
             self.identified = true;
-            self.writer.identify(&chunk.id, &chunk.model);
+            writer.identify(&chunk.id, &chunk.model);
             if let Some(created) = chunk.created {
-                self.writer.set_created(created);
+                writer.set_created(created);
             }
         }
         for choice in &chunk.choices {
             if let Some(text) = &choice.delta.content.text {
-                self.writer.text(out, text);
+                writer.text(out, text);
             }
             for call in choice.delta.tool_calls.iter().flatten() {
-                if let Err(error) = self.tool_call(call, out) {
-                    self.writer.error(out, &error);
+                if let Err(error) = self.tool_call(call, writer, out) {
+                    writer.error(out, &error);
                     return;
                 }
             }
             if let Some(reason) = &choice.finish_reason {
-                self.writer.finish(out, finish_reason(Some(reason)));
+                writer.finish(out, finish_reason(Some(reason)));
                 self.finished = true;
             }
         }
         if let Some(usage) = &chunk.usage {
-            self.writer.record_usage(usage.to_usage());
+            writer.record_usage(usage.to_usage());
         }
     }
 
+    fn complete(&self) -> bool {
+        self.finished
+    }
+
+    fn early_end(&self) -> String {
+        format!("upstream {PROVIDER} ended the stream before its finish_reason")
+    }
+}
+
+impl MistralEvents {
     /// A call's first delta names it; later ones carry pieces of its arguments.
     fn tool_call(
         &mut self,
         call: &MistralToolCall<'_>,
+        writer: &mut ChatStreamWriter,
         out: &mut Vec<u8>,
     ) -> Result<(), ModuleError> {
         let block = call.index.unwrap_or(self.tool_calls);
         if !call.function.name.is_empty() {
             let id = call.id_or(usize::try_from(self.tool_calls).unwrap_or(usize::MAX));
             self.tool_calls += 1;
-            self.writer
-                .tool_call_start(out, block, &id, &call.function.name);
+            writer.tool_call_start(out, block, &id, &call.function.name);
         }
         if call.function.arguments.is_some() {
-            self.writer
-                .tool_call_arguments(out, block, &call.function.arguments())?;
+            writer.tool_call_arguments(out, block, &call.function.arguments())?;
         }
         Ok(())
     }
