@@ -46,7 +46,11 @@ pub async fn forward(
     found: &RouteMatch,
     exchange: &mut Exchange,
 ) -> Result<HttpResponse, GatewayError> {
-    let url = upstream_url(service, &found.stripped_path, req.query_string());
+    let url = upstream_url(
+        service,
+        &found.stripped_path(req.path()),
+        req.query_string(),
+    );
     let host = crate::upstream::host_of(&url).to_string();
     exchange.sending(&url, None);
     let mut attempt = exchange.attempt(0, req.method().as_str());

@@ -15,6 +15,8 @@
 //! only. Paths are matched as received (Kong normalizes percent-encoding and dot segments first;
 //! the caller does that if it wants to).
 
+use std::borrow::Cow;
+
 use regex::Regex;
 
 use crate::config::{GatewayConfig, HostPattern, RoutePath};
@@ -34,9 +36,22 @@ pub struct RouteMatch {
     /// The named captures of the matched regex path that took part in the match, in pattern
     /// order (Kong's `uri_captures`). Empty for a prefix path.
     pub captures: Vec<(String, String)>,
+    /// How many leading bytes of the path `strip_path` removes (0 when the route keeps it).
+    /// Kept as a length so that only the routes that forward the path pay for building it.
+    strip_len: usize,
+}
+
+impl RouteMatch {
     /// The request path with the matched part removed when the route has `strip_path`, else the
-    /// whole path. Always starts with `/`.
-    pub stripped_path: String,
+    /// whole path (Kong's `path_handling: v0`). Always starts with `/`.
+    pub fn stripped_path<'p>(&self, path: &'p str) -> Cow<'p, str> {
+        let rest = path.get(self.strip_len..).unwrap_or("");
+        if rest.starts_with('/') {
+            Cow::Borrowed(rest)
+        } else {
+            Cow::Owned(format!("/{rest}"))
+        }
+    }
 }
 
 /// One path of one route.
@@ -180,7 +195,7 @@ impl Router {
             Some(RouteMatch {
                 route: entry.route,
                 captures,
-                stripped_path: stripped_path(path, criteria.strip_path, matched_len),
+                strip_len: if criteria.strip_path { matched_len } else { 0 },
             })
         })
     }
@@ -199,19 +214,6 @@ fn named_captures(regex: &Regex, path: &str) -> Vec<(String, String)> {
                 .map(|value| (name.to_owned(), value.as_str().to_owned()))
         })
         .collect()
-}
-
-/// Kong (`path_handling: v0`) removes the matched part and keeps the rest a rooted path.
-fn stripped_path(path: &str, strip: bool, matched_len: usize) -> String {
-    if !strip {
-        return path.to_owned();
-    }
-    let rest = path.get(matched_len..).unwrap_or("");
-    if rest.starts_with('/') {
-        rest.to_owned()
-    } else {
-        format!("/{rest}")
-    }
 }
 
 #[cfg(test)]
@@ -358,7 +360,7 @@ mod tests {
             .find("GET", Some("ai.example.com:8000"), "/v1/models")
             .unwrap();
         assert_eq!(config.routes[found.route].name, "host");
-        assert_eq!(found.stripped_path, "/v1/models");
+        assert_eq!(found.stripped_path("/v1/models"), "/v1/models");
         assert!(router
             .find("GET", Some("else.example.com"), "/v1/models")
             .is_none());
@@ -389,7 +391,13 @@ mod tests {
              - name: regex\n  paths: ['~/models/(?<model>[^/]+)']\n\
              - name: kept\n  paths: [/keep]\n  strip_path: false\n",
         );
-        let stripped = |path: &str| router.find("GET", None, path).unwrap().stripped_path;
+        let stripped = |path: &str| {
+            router
+                .find("GET", None, path)
+                .unwrap()
+                .stripped_path(path)
+                .into_owned()
+        };
         assert_eq!(stripped("/openai/v1/chat"), "/v1/chat");
         assert_eq!(stripped("/openai"), "/");
         assert_eq!(stripped("/openaiX"), "/X");
