@@ -17,6 +17,7 @@ mod llama2;
 mod mistral;
 mod modules;
 mod panics;
+mod passthrough;
 mod proxy;
 mod sdk_conformance;
 mod status;
