@@ -2,9 +2,9 @@
 answering with Anthropic's real JSON shapes and named SSE events, and recording every request."""
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+from mock_server import RecordingServer, lower_headers, read_body, send_body, send_chunked, send_json
 
 SPECS = Path(__file__).resolve().parents[3] / "shared" / "specs" / "anthropic"
 KONG_FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "kong-ai-proxy" / "anthropic"
@@ -117,69 +117,23 @@ def tool_use_stream():
     return events
 
 
-class AnthropicUpstream:
-    """A threaded HTTP/1.1 server that records every request and answers as Anthropic would."""
+class AnthropicUpstream(RecordingServer):
+    """Records every request and answers as Anthropic would."""
 
-    def __init__(self):
-        self.requests = []
-        self._lock = threading.Lock()
-        upstream = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("content-length", 0)))
-                request = json.loads(body or b"{}")
-                with upstream._lock:
-                    upstream.requests.append(
-                        {
-                            "path": self.path,
-                            "headers": {k.lower(): v for k, v in self.headers.items()},
-                            "body": request,
-                        }
-                    )
-                if self.path == "/unauthorized/v1/messages":
-                    self._send(401, (KONG_FIXTURES / "llm-v1-chat" / "responses" / "unauthorized.json").read_bytes())
-                elif self.path == "/v1/messages" and request.get("stream"):
-                    self._send_stream(tool_use_stream() if request.get("tools") else [BASIC_STREAM])
-                elif self.path == "/v1/messages":
-                    reply = tool_use_message() if request.get("tools") else text_message()
-                    self._send(200, json.dumps(reply).encode())
-                elif self.path == "/v1/complete":
-                    self._send(200, (KONG_FIXTURES / "llm-v1-completions" / "responses" / "good.json").read_bytes())
-                else:
-                    error = {"type": "error", "error": {"type": "not_found_error", "message": "Not found"}}
-                    self._send(404, json.dumps(error).encode())
-
-            def _send(self, status, body):
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def _send_stream(self, pieces):
-                self.send_response(200)
-                self.send_header("content-type", "text/event-stream")
-                self.send_header("transfer-encoding", "chunked")
-                self.end_headers()
-                for piece in pieces:
-                    self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
-                    self.wfile.flush()
-                self.wfile.write(b"0\r\n\r\n")
-                self.wfile.flush()
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    def handle(self, handler):
+        path = handler.path
+        request = json.loads(read_body(handler) or b"{}")
+        self.record({"path": path, "headers": lower_headers(handler), "body": request})
+        if path == "/unauthorized/v1/messages":
+            send_body(handler, 401, (KONG_FIXTURES / "llm-v1-chat" / "responses" / "unauthorized.json").read_bytes())
+        elif path == "/v1/messages" and request.get("stream"):
+            send_chunked(handler, "text/event-stream", tool_use_stream() if request.get("tools") else [BASIC_STREAM])
+        elif path == "/v1/messages":
+            send_json(handler, 200, tool_use_message() if request.get("tools") else text_message())
+        elif path == "/v1/complete":
+            send_body(handler, 200, (KONG_FIXTURES / "llm-v1-completions" / "responses" / "good.json").read_bytes())
+        else:
+            send_json(handler, 404, {"type": "error", "error": {"type": "not_found_error", "message": "Not found"}})
 
     def last(self, path):
-        with self._lock:
-            matching = [r for r in self.requests if r["path"] == path]
-        assert matching, f"the mock Anthropic received nothing on {path}"
-        return matching[-1]
+        return self.last_matching(lambda r: r["path"] == path, f"the mock Anthropic received nothing on {path}")

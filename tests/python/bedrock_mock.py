@@ -9,14 +9,14 @@ answers in Bedrock's real wire formats: Converse JSON, ConverseStream frames of
 import datetime
 import json
 import struct
-import threading
 import zlib
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from unittest import mock
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+
+from mock_server import RecordingServer, lower_headers, read_body, send_chunked, send_json
 
 ACCESS_KEY_ID = "AKIDEXAMPLE"
 SECRET_ACCESS_KEY = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
@@ -108,98 +108,48 @@ def expected_authorization(method, url, headers, body):
     return request.headers["Authorization"]
 
 
-class BedrockMock:
-    """A threaded HTTP/1.1 Bedrock Runtime on 127.0.0.1."""
+class BedrockMock(RecordingServer):
+    """A Bedrock Runtime on 127.0.0.1."""
 
-    def __init__(self):
-        self.requests = []
-        self._lock = threading.Lock()
-        mock_server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                body = self._read_body()
-                headers = {k.lower(): v for k, v in self.headers.items()}
-                url = f"http://{headers.get('host', '')}{self.path}"
-                try:
-                    signature_ok = expected_authorization("POST", url, headers, body) == headers.get("authorization")
-                except ValueError:
-                    signature_ok = False
-                record = {"path": self.path, "headers": headers, "body": json.loads(body or b"null"), "signature_ok": signature_ok}
-                with mock_server._lock:
-                    mock_server.requests.append(record)
-                if not signature_ok:
-                    return self._error(
-                        403,
-                        "InvalidSignatureException",
-                        "The request signature we calculated does not match the signature you provided.",
-                    )
-                request = record["body"] or {}
-                if self.path.endswith("/invoke"):
-                    return self._json(200, {"embedding": EMBEDDING, "inputTextTokenCount": 6})
-                text = json.dumps(request.get("messages", []))
-                if THROTTLED in text:
-                    return self._error(429, "ThrottlingException", "Too many requests, please wait before trying again.")
-                if self.path.endswith("/converse-stream"):
-                    tools = request.get("toolConfig", {}).get("tools", [])
-                    events = tool_stream(tools[0]["toolSpec"]["name"]) if tools else text_stream()
-                    return self._stream(events)
-                if self.path.endswith("/converse"):
-                    return self._json(200, converse_answer(request))
-                return self._error(404, "UnknownOperationException", "no such operation")
-
-            def _read_body(self):
-                if "chunked" not in self.headers.get("transfer-encoding", "").lower():
-                    return self.rfile.read(int(self.headers.get("content-length", 0)))
-                body = b""
-                while True:
-                    size = int(self.rfile.readline().split(b";")[0].strip(), 16)
-                    if size == 0:
-                        while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                            pass
-                        return body
-                    body += self.rfile.read(size)
-                    self.rfile.readline()
-
-            def _json(self, status, value, error_type=None):
-                body = json.dumps(value).encode()
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                if error_type:
-                    self.send_header("x-amzn-ErrorType", f"{error_type}:http://internal.amazon.com/coral/com.amazon.bedrock/")
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def _error(self, status, error_type, message):
-                self._json(status, {"message": message}, error_type)
-
-            def _stream(self, events):
-                self.send_response(200)
-                self.send_header("content-type", "application/vnd.amazon.eventstream")
-                self.send_header("transfer-encoding", "chunked")
-                self.end_headers()
-                data = b"".join(events)
-                # Writes that split frames, as the network does.
-                for start in range(0, len(data), 37):
-                    piece = data[start : start + 37]
-                    self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
-                    self.wfile.flush()
-                self.wfile.write(b"0\r\n\r\n")
-                self.wfile.flush()
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    def handle(self, handler):
+        body = read_body(handler)
+        headers = lower_headers(handler)
+        path = handler.path
+        url = f"http://{headers.get('host', '')}{path}"
+        try:
+            signature_ok = expected_authorization("POST", url, headers, body) == headers.get("authorization")
+        except ValueError:
+            signature_ok = False
+        record = {"path": path, "headers": headers, "body": json.loads(body or b"null"), "signature_ok": signature_ok}
+        self.record(record)
+        if not signature_ok:
+            return _error(
+                handler,
+                403,
+                "InvalidSignatureException",
+                "The request signature we calculated does not match the signature you provided.",
+            )
+        request = record["body"] or {}
+        if path.endswith("/invoke"):
+            return send_json(handler, 200, {"embedding": EMBEDDING, "inputTextTokenCount": 6})
+        text = json.dumps(request.get("messages", []))
+        if THROTTLED in text:
+            return _error(handler, 429, "ThrottlingException", "Too many requests, please wait before trying again.")
+        if path.endswith("/converse-stream"):
+            tools = request.get("toolConfig", {}).get("tools", [])
+            events = tool_stream(tools[0]["toolSpec"]["name"]) if tools else text_stream()
+            data = b"".join(events)
+            # Writes that split frames, as the network does.
+            pieces = [data[start : start + 37] for start in range(0, len(data), 37)]
+            return send_chunked(handler, "application/vnd.amazon.eventstream", pieces)
+        if path.endswith("/converse"):
+            return send_json(handler, 200, converse_answer(request))
+        return _error(handler, 404, "UnknownOperationException", "no such operation")
 
     def last(self, suffix):
-        with self._lock:
-            matching = [r for r in self.requests if r["path"].endswith(suffix)]
-        assert matching, f"Bedrock received nothing on *{suffix}"
-        return matching[-1]
+        return self.last_matching(lambda r: r["path"].endswith(suffix), f"Bedrock received nothing on *{suffix}")
+
+
+def _error(handler, status, error_type, message):
+    error_header = ("x-amzn-ErrorType", f"{error_type}:http://internal.amazon.com/coral/com.amazon.bedrock/")
+    send_json(handler, status, {"message": message}, headers=[error_header])

@@ -2,8 +2,8 @@
 SSE, v1 chat NDJSON, v2 embed) and records every request it receives."""
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from mock_server import RecordingServer, lower_headers, read_body, send_chunked, send_json
 
 RESPONSE_ID = "c14c80c3-18eb-4519-9460-6c92edd8cfb4"
 STREAM_ID = "29f14a5a-11de-4cae-9800-25e4747408ea"
@@ -112,69 +112,24 @@ def embed_response(request):
     }
 
 
-class CohereUpstream:
-    """A threaded HTTP/1.1 server that records every request and answers by path."""
+class CohereUpstream(RecordingServer):
+    """Records every request and answers by path."""
 
-    def __init__(self):
-        self.requests = []
-        self._lock = threading.Lock()
-        upstream = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("content-length", 0)))
-                request = json.loads(body or b"{}")
-                with upstream._lock:
-                    upstream.requests.append(
-                        {"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": request}
-                    )
-                streaming = request.get("stream") is True
-                if self.path == "/unauthorized/v2/chat":
-                    self._send(401, {"message": "invalid api token"})
-                elif self.path == "/v2/chat" and streaming:
-                    events = tool_call_stream() if request.get("tools") else text_stream()
-                    self._stream("text/event-stream", (f"event: {e['type']}\ndata: {json.dumps(e)}\n\n" for e in events))
-                elif self.path == "/v2/chat":
-                    self._send(200, tool_call_response() if request.get("tools") else chat_response())
-                elif self.path == "/v1/chat" and streaming:
-                    self._stream("application/stream+json", (json.dumps(e) + "\n" for e in v1_stream()))
-                elif self.path == "/v2/embed":
-                    self._send(200, embed_response(request))
-                else:
-                    self._send(404, {"message": f"no such mock path {self.path}"})
-
-            def _send(self, status, payload):
-                body = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def _stream(self, content_type, pieces):
-                self.send_response(200)
-                self.send_header("content-type", content_type)
-                self.send_header("transfer-encoding", "chunked")
-                self.end_headers()
-                for piece in pieces:
-                    data = piece.encode()
-                    self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
-                    self.wfile.flush()
-                self.wfile.write(b"0\r\n\r\n")
-                self.wfile.flush()
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def last(self, path):
-        with self._lock:
-            matching = [r for r in self.requests if r["path"] == path]
-        assert matching, f"the upstream received nothing on {path}"
-        return matching[-1]
+    def handle(self, handler):
+        path = handler.path
+        request = json.loads(read_body(handler) or b"{}")
+        self.record({"path": path, "headers": lower_headers(handler), "body": request})
+        streaming = request.get("stream") is True
+        if path == "/unauthorized/v2/chat":
+            send_json(handler, 401, {"message": "invalid api token"})
+        elif path == "/v2/chat" and streaming:
+            events = tool_call_stream() if request.get("tools") else text_stream()
+            send_chunked(handler, "text/event-stream", (f"event: {e['type']}\ndata: {json.dumps(e)}\n\n" for e in events))
+        elif path == "/v2/chat":
+            send_json(handler, 200, tool_call_response() if request.get("tools") else chat_response())
+        elif path == "/v1/chat" and streaming:
+            send_chunked(handler, "application/stream+json", (json.dumps(e) + "\n" for e in v1_stream()))
+        elif path == "/v2/embed":
+            send_json(handler, 200, embed_response(request))
+        else:
+            send_json(handler, 404, {"message": f"no such mock path {path}"})

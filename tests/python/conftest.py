@@ -10,10 +10,12 @@ import os
 import queue
 import subprocess
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import openai
 import pytest
+
+from mock_server import RecordingServer, lower_headers, read_body, send_body, send_chunked, send_json, sse_data
 
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "kong-ai-proxy" / "openai"
 
@@ -126,108 +128,35 @@ def azure_chat_stream_events():
     return [json.dumps(e, separators=(",", ":")) for e in events] + ["[DONE]"]
 
 
-class Upstream:
-    """A threaded HTTP/1.1 server that records every request and answers by path."""
+class Upstream(RecordingServer):
+    """Records every request and answers by path."""
 
-    def __init__(self):
-        self.requests = []
-        self._lock = threading.Lock()
-        upstream = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                body = self._read_body()
-                path, _, query = self.path.partition("?")
-                with upstream._lock:
-                    upstream.requests.append(
-                        {
-                            "path": path,
-                            "query": query,
-                            "headers": {k.lower(): v for k, v in self.headers.items()},
-                            "body": json.loads(body or b"null"),
-                        }
-                    )
-                request = json.loads(body or b"{}")
-                azure_chat = f"/openai/deployments/{AZURE_CHAT_DEPLOYMENT}/chat/completions"
-                azure_embeddings = f"/openai/deployments/{AZURE_EMBEDDINGS_DEPLOYMENT}/embeddings"
-                if path == azure_chat and request.get("stream"):
-                    self._send_stream(azure_chat_stream_events())
-                elif path == azure_chat:
-                    self._send(200, json.dumps(azure_chat_response()).encode())
-                elif path == azure_embeddings:
-                    self._send(200, fixture("llm-v1-embeddings/responses/good.json"))
-                elif self.path == "/unauthorized/v1/chat/completions":
-                    self._send(401, fixture("llm-v1-chat/responses/unauthorized.json"))
-                elif self.path == "/v1/chat/completions" and request.get("stream"):
-                    self._send_stream(chat_stream_events())
-                elif self.path == "/v1/chat/completions":
-                    self._send(200, fixture("llm-v1-chat/responses/good.json"))
-                elif self.path == "/v1/completions":
-                    self._send(200, fixture("llm-v1-completions/responses/good.json"))
-                elif self.path == "/v1/embeddings":
-                    self._send(200, fixture("llm-v1-embeddings/responses/good.json"))
-                else:
-                    self._send(
-                        404,
-                        json.dumps(
-                            {
-                                "error": {
-                                    "message": "no such mock path",
-                                    "type": "invalid_request_error",
-                                    "param": None,
-                                    "code": None,
-                                }
-                            }
-                        ).encode(),
-                    )
-
-            def _read_body(self):
-                if "chunked" in self.headers.get("transfer-encoding", "").lower():
-                    body = b""
-                    while True:
-                        size = int(self.rfile.readline().split(b";")[0].strip(), 16)
-                        if size == 0:
-                            while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                                pass
-                            return body
-                        body += self.rfile.read(size)
-                        self.rfile.readline()
-                return self.rfile.read(int(self.headers.get("content-length", 0)))
-
-            def _send(self, status, body):
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def _send_stream(self, payloads):
-                self.send_response(200)
-                self.send_header("content-type", "text/event-stream")
-                self.send_header("transfer-encoding", "chunked")
-                self.end_headers()
-                for payload in payloads:
-                    data = f"data: {payload}\n\n".encode()
-                    self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
-                    self.wfile.flush()
-                self.wfile.write(b"0\r\n\r\n")
-                self.wfile.flush()
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def last(self, path):
-        with self._lock:
-            matching = [r for r in self.requests if r["path"] == path]
-        assert matching, f"the upstream received nothing on {path}"
-        return matching[-1]
+    def handle(self, handler):
+        body = read_body(handler)
+        path, _, query = handler.path.partition("?")
+        self.record({"path": path, "query": query, "headers": lower_headers(handler), "body": json.loads(body or b"null")})
+        request = json.loads(body or b"{}")
+        azure_chat = f"/openai/deployments/{AZURE_CHAT_DEPLOYMENT}/chat/completions"
+        azure_embeddings = f"/openai/deployments/{AZURE_EMBEDDINGS_DEPLOYMENT}/embeddings"
+        if path == azure_chat and request.get("stream"):
+            send_chunked(handler, "text/event-stream", sse_data(azure_chat_stream_events()))
+        elif path == azure_chat:
+            send_json(handler, 200, azure_chat_response())
+        elif path == azure_embeddings:
+            send_body(handler, 200, fixture("llm-v1-embeddings/responses/good.json"))
+        elif handler.path == "/unauthorized/v1/chat/completions":
+            send_body(handler, 401, fixture("llm-v1-chat/responses/unauthorized.json"))
+        elif handler.path == "/v1/chat/completions" and request.get("stream"):
+            send_chunked(handler, "text/event-stream", sse_data(chat_stream_events()))
+        elif handler.path == "/v1/chat/completions":
+            send_body(handler, 200, fixture("llm-v1-chat/responses/good.json"))
+        elif handler.path == "/v1/completions":
+            send_body(handler, 200, fixture("llm-v1-completions/responses/good.json"))
+        elif handler.path == "/v1/embeddings":
+            send_body(handler, 200, fixture("llm-v1-embeddings/responses/good.json"))
+        else:
+            error = {"message": "no such mock path", "type": "invalid_request_error", "param": None, "code": None}
+            send_json(handler, 404, {"error": error})
 
 
 def _yaml_string(value):
@@ -321,10 +250,7 @@ def config(upstream_url):
             upstream_url,
         ),
     ]
-    return (
-        '_format_version: "3.0"\nservices:\n  - name: sdk\n    url: http://localhost:32000\n    routes:\n'
-        + "".join(routes)
-    )
+    return kong_config("sdk", routes)
 
 
 class Gateway:
@@ -375,6 +301,57 @@ class Gateway:
         self.process.wait()
 
 
+ENV_HINT = (
+    "set AI_GATEWAY_BIN and AI_GATEWAY_PROVIDERS, or run this suite through "
+    "`cargo test -p ai-gateway-tests sdk_conformance`"
+)
+
+
+def gateway_env(hint=ENV_HINT):
+    """AI_GATEWAY_BIN and AI_GATEWAY_PROVIDERS, failing the test with `hint` when either is unset."""
+    binary = os.environ.get("AI_GATEWAY_BIN")
+    providers = os.environ.get("AI_GATEWAY_PROVIDERS")
+    if not binary or not providers:
+        pytest.fail(hint, pytrace=False)
+    return binary, providers
+
+
+def module_path(name):
+    """A provider module cargo built: in the providers directory the runner gives, or beside the
+    gateway binary of the same profile (cargo puts cdylibs in `deps/`)."""
+    profile = Path(os.environ["AI_GATEWAY_BIN"]).parent
+    candidates = [Path(os.environ["AI_GATEWAY_PROVIDERS"]) / name, profile / "deps" / name, profile / name]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate.resolve()
+    pytest.fail(f"{name} was not built (looked in {', '.join(map(str, candidates))})", pytrace=False)
+
+
+def kong_config(service, routes):
+    """A declarative config with one service holding `routes` (YAML fragments)."""
+    return (
+        f'_format_version: "3.0"\nservices:\n  - name: {service}\n    url: http://localhost:32000\n    routes:\n'
+        + "".join(routes)
+    )
+
+
+def start_gateway(directory, modules, config_text):
+    """The gateway on `config_text` with its own providers directory in `directory`, holding the
+    modules `modules` maps by file name to their built paths."""
+    providers = directory / "providers"
+    providers.mkdir()
+    for name, path in modules.items():
+        (providers / name).symlink_to(path)
+    config_path = directory / "kong.yaml"
+    config_path.write_text(config_text)
+    return Gateway(os.environ["AI_GATEWAY_BIN"], str(providers), config_path)
+
+
+def sdk_client(base_url, api_key="sk-sdk-client"):
+    """The official OpenAI client, validating every response strictly, without retries."""
+    return openai.OpenAI(base_url=base_url, api_key=api_key, max_retries=0, _strict_response_validation=True)
+
+
 @pytest.fixture(scope="session")
 def upstream():
     server = Upstream()
@@ -384,14 +361,7 @@ def upstream():
 
 @pytest.fixture(scope="session")
 def gateway(upstream, tmp_path_factory):
-    binary = os.environ.get("AI_GATEWAY_BIN")
-    providers = os.environ.get("AI_GATEWAY_PROVIDERS")
-    if not binary or not providers:
-        pytest.fail(
-            "set AI_GATEWAY_BIN and AI_GATEWAY_PROVIDERS, or run this suite through "
-            "`cargo test -p ai-gateway-tests sdk_conformance`",
-            pytrace=False,
-        )
+    binary, providers = gateway_env()
     config_path = tmp_path_factory.mktemp("gateway") / "kong.yaml"
     config_path.write_text(config(upstream.url))
     gateway = Gateway(binary, providers, config_path)

@@ -6,9 +6,9 @@ The model ARRAY_MODEL streams the way Google does without alt=sse, as one JSON a
 by piece, as an upstream that ignores `alt` would."""
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
+
+from mock_server import RecordingServer, lower_headers, read_body, send_chunked, send_json
 
 GEMINI_KEY = "AIza-sdk-configured"
 MODEL_VERSION = "gemini-2.0-flash-001"
@@ -17,6 +17,7 @@ STREAM_TEXT = ["1 + 1", " = 2."]
 STREAM_USAGE = {"promptTokenCount": 11, "candidatesTokenCount": 6, "totalTokenCount": 17}
 TOOL_CALL = {"name": "add", "args": {"a": 2, "b": 12}}
 ARRAY_MODEL = "gemini-json-array"
+JSON = "application/json; charset=UTF-8"
 
 INVALID_KEY = {
     "error": {
@@ -60,80 +61,31 @@ def stream(request):
     ]
 
 
-class GeminiUpstream:
-    def __init__(self):
-        self.requests = []
-        self._lock = threading.Lock()
-        upstream = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                length = int(self.headers.get("content-length", 0))
-                raw = self.rfile.read(length)
-                path, _, query = self.path.partition("?")
-                body = json.loads(raw or b"null")
-                with upstream._lock:
-                    upstream.requests.append(
-                        {
-                            "path": path,
-                            "query": parse_qs(query),
-                            "headers": {k.lower(): v for k, v in self.headers.items()},
-                            "body": body,
-                        }
-                    )
-                if self.headers.get("x-goog-api-key") != GEMINI_KEY:
-                    return self._send(400, INVALID_KEY)
-                method = path.rsplit(":", 1)[-1]
-                if method == "generateContent":
-                    self._send(200, answer(body))
-                elif method == "streamGenerateContent" and f"/models/{ARRAY_MODEL}:" in path:
-                    elements = [json.dumps(e, indent=2) for e in stream(body)]
-                    text = "[" + "\n,\r\n".join(elements) + "]"
-                    self._send_chunked("application/json; charset=UTF-8", [text[:40], text[40:]])
-                elif method == "streamGenerateContent" and parse_qs(query).get("alt") == ["sse"]:
-                    events = [f"data: {json.dumps(e)}\r\n\r\n" for e in stream(body)]
-                    self._send_chunked("text/event-stream", events)
-                elif method == "embedContent":
-                    self._send(200, {"embedding": {"values": [0.5, -0.25, 0.125]}})
-                elif method == "batchEmbedContents":
-                    count = len(body["requests"])
-                    self._send(200, {"embeddings": [{"values": [0.5, float(i)]} for i in range(count)]})
-                else:
-                    self._send(404, {"error": {"code": 404, "message": "Not found", "status": "NOT_FOUND"}})
-
-            def _send(self, status, body):
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("content-type", "application/json; charset=UTF-8")
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def _send_chunked(self, content_type, pieces):
-                self.send_response(200)
-                self.send_header("content-type", content_type)
-                self.send_header("transfer-encoding", "chunked")
-                self.end_headers()
-                for piece in pieces:
-                    data = piece.encode()
-                    self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
-                    self.wfile.flush()
-                self.wfile.write(b"0\r\n\r\n")
-                self.wfile.flush()
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+class GeminiUpstream(RecordingServer):
+    def handle(self, handler):
+        raw = read_body(handler)
+        path, _, query = handler.path.partition("?")
+        body = json.loads(raw or b"null")
+        self.record({"path": path, "query": parse_qs(query), "headers": lower_headers(handler), "body": body})
+        if handler.headers.get("x-goog-api-key") != GEMINI_KEY:
+            return send_json(handler, 400, INVALID_KEY, JSON)
+        method = path.rsplit(":", 1)[-1]
+        if method == "generateContent":
+            send_json(handler, 200, answer(body), JSON)
+        elif method == "streamGenerateContent" and f"/models/{ARRAY_MODEL}:" in path:
+            elements = [json.dumps(e, indent=2) for e in stream(body)]
+            text = "[" + "\n,\r\n".join(elements) + "]"
+            send_chunked(handler, JSON, [text[:40], text[40:]])
+        elif method == "streamGenerateContent" and parse_qs(query).get("alt") == ["sse"]:
+            send_chunked(handler, "text/event-stream", [f"data: {json.dumps(e)}\r\n\r\n" for e in stream(body)])
+        elif method == "embedContent":
+            send_json(handler, 200, {"embedding": {"values": [0.5, -0.25, 0.125]}}, JSON)
+        elif method == "batchEmbedContents":
+            count = len(body["requests"])
+            send_json(handler, 200, {"embeddings": [{"values": [0.5, float(i)]} for i in range(count)]}, JSON)
+        else:
+            send_json(handler, 404, {"error": {"code": 404, "message": "Not found", "status": "NOT_FOUND"}}, JSON)
 
     def last(self, method):
         """The last request whose path ends with `:method`."""
-        with self._lock:
-            matching = [r for r in self.requests if r["path"].endswith(f":{method}")]
-        assert matching, f"the upstream received no {method} request"
-        return matching[-1]
+        return self.last_matching(lambda r: r["path"].endswith(f":{method}"), f"the upstream received no {method} request")

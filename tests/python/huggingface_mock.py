@@ -4,9 +4,9 @@ extraction. It records every request.
 """
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+from mock_server import RecordingServer, lower_headers, read_body, send_body, send_chunked, send_json, sse_data
 
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "kong-ai-proxy" / "huggingface"
 
@@ -88,85 +88,33 @@ def generation():
     ]
 
 
-class HuggingFaceUpstream:
-    """A threaded HTTP/1.1 server answering Hugging Face's paths."""
+class HuggingFaceUpstream(RecordingServer):
+    """Answers Hugging Face's paths."""
 
-    def __init__(self):
-        self.requests = []
-        self._lock = threading.Lock()
-        upstream = self
+    def handle(self, handler):
+        body = read_body(handler)
+        path = handler.path.partition("?")[0]
+        request = json.loads(body or b"null")
+        self.record({"path": path, "headers": lower_headers(handler), "body": request})
+        if path == f"/models/{CHAT_MODEL}/v1/chat/completions":
+            include_usage = (request.get("stream_options") or {}).get("include_usage", False)
+            if request.get("stream") and request.get("tools"):
+                self._send_stream(handler, tool_stream_events(include_usage))
+            elif request.get("stream"):
+                self._send_stream(handler, chat_stream_events(include_usage))
+            else:
+                send_body(handler, 200, fixture("llm-v1-chat/responses/good.json"))
+        elif path == f"/models/{LOADING_MODEL}/v1/chat/completions":
+            send_body(handler, 503, fixture("llm-v1-chat/responses/bad_response_model_load.json"))
+        elif path == f"/models/{CHAT_MODEL}":
+            send_json(handler, 200, generation())
+        elif path == f"/pipeline/feature-extraction/{EMBEDDINGS_MODEL}":
+            send_json(handler, 200, EMBEDDINGS[: len(request["inputs"])])
+        else:
+            send_json(handler, 404, {"error": f"Model {path} does not exist"})
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                body = self._read_body()
-                path = self.path.partition("?")[0]
-                request = json.loads(body or b"null")
-                with upstream._lock:
-                    upstream.requests.append(
-                        {"path": path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": request}
-                    )
-                if path == f"/models/{CHAT_MODEL}/v1/chat/completions":
-                    include_usage = (request.get("stream_options") or {}).get("include_usage", False)
-                    if request.get("stream") and request.get("tools"):
-                        self._send_stream(tool_stream_events(include_usage))
-                    elif request.get("stream"):
-                        self._send_stream(chat_stream_events(include_usage))
-                    else:
-                        self._send(200, fixture("llm-v1-chat/responses/good.json"))
-                elif path == f"/models/{LOADING_MODEL}/v1/chat/completions":
-                    self._send(503, fixture("llm-v1-chat/responses/bad_response_model_load.json"))
-                elif path == f"/models/{CHAT_MODEL}":
-                    self._send(200, json.dumps(generation()).encode())
-                elif path == f"/pipeline/feature-extraction/{EMBEDDINGS_MODEL}":
-                    self._send(200, json.dumps(EMBEDDINGS[: len(request["inputs"])]).encode())
-                else:
-                    self._send(404, json.dumps({"error": f"Model {path} does not exist"}).encode())
-
-            def _read_body(self):
-                if "chunked" not in self.headers.get("transfer-encoding", "").lower():
-                    return self.rfile.read(int(self.headers.get("content-length", 0)))
-                body = b""
-                while True:
-                    size = int(self.rfile.readline().split(b";")[0].strip(), 16)
-                    if size == 0:
-                        while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                            pass
-                        return body
-                    body += self.rfile.read(size)
-                    self.rfile.readline()
-
-            def _send(self, status, body):
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def _send_stream(self, events):
-                self.send_response(200)
-                self.send_header("content-type", "text/event-stream")
-                self.send_header("transfer-encoding", "chunked")
-                self.end_headers()
-                payloads = [json.dumps(e, separators=(",", ":")) for e in events] + ["[DONE]"]
-                for payload in payloads:
-                    data = f"data:{payload}\n\n".encode()
-                    self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
-                    self.wfile.flush()
-                self.wfile.write(b"0\r\n\r\n")
-                self.wfile.flush()
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def last(self, path):
-        with self._lock:
-            matching = [r for r in self.requests if r["path"] == path]
-        assert matching, f"the upstream received nothing on {path}"
-        return matching[-1]
+    @staticmethod
+    def _send_stream(handler, events):
+        """TGI's SSE: `data:` without a space, compact JSON, then `[DONE]`."""
+        payloads = [json.dumps(e, separators=(",", ":")) for e in events] + ["[DONE]"]
+        send_chunked(handler, "text/event-stream", sse_data(payloads, separator=""))

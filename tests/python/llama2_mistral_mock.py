@@ -13,15 +13,12 @@ modules cargo built beside AI_GATEWAY_BIN, so that the runner needs to know noth
 
 import base64
 import json
-import os
 import struct
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 
-from conftest import Gateway
+from conftest import gateway_env, kong_config, module_path, start_gateway
+from mock_server import RecordingServer, lower_headers, read_body, send_chunked, send_json
 
 OLLAMA_MODEL = "llama3.2:1b"
 MISTRAL_MODEL = "mistral-small-latest"
@@ -140,74 +137,29 @@ def mistral_embeddings(request):
     }
 
 
-class Upstream:
-    """A threaded HTTP/1.1 server that records every request and answers by path."""
+class Upstream(RecordingServer):
+    """Records every request and answers by path."""
 
-    def __init__(self):
-        self.requests = []
-        self._lock = threading.Lock()
-        upstream = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                length = int(self.headers.get("content-length", 0))
-                request = json.loads(self.rfile.read(length) or b"{}")
-                with upstream._lock:
-                    upstream.requests.append(
-                        {"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": request}
-                    )
-                # Ollama streams unless it reads `"stream": false`.
-                ollama_streams = request.get("stream", True)
-                if self.path == "/ollama/api/chat" and ollama_streams:
-                    self._stream("application/x-ndjson", ollama_stream(request))
-                elif self.path == "/ollama/api/chat":
-                    self._send(200, ollama_reply(request))
-                elif self.path == "/ollama/api/embed":
-                    self._send(200, ollama_embed(request))
-                elif self.path == "/mistral/v1/chat/completions" and request.get("stream"):
-                    self._stream("text/event-stream", mistral_stream(request))
-                elif self.path == "/mistral/v1/chat/completions":
-                    self._send(200, mistral_reply(request))
-                elif self.path == "/mistral/v1/embeddings":
-                    self._send(200, mistral_embeddings(request))
-                else:
-                    self._send(404, {"error": f"no mock for {self.path}"})
-
-            def _send(self, status, payload):
-                body = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def _stream(self, content_type, pieces):
-                self.send_response(200)
-                self.send_header("content-type", content_type)
-                self.send_header("transfer-encoding", "chunked")
-                self.end_headers()
-                for piece in pieces:
-                    data = piece.encode()
-                    self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
-                    self.wfile.flush()
-                self.wfile.write(b"0\r\n\r\n")
-                self.wfile.flush()
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def last(self, path):
-        with self._lock:
-            matching = [r for r in self.requests if r["path"] == path]
-        assert matching, f"the upstream received nothing on {path}"
-        return matching[-1]
+    def handle(self, handler):
+        path = handler.path
+        request = json.loads(read_body(handler) or b"{}")
+        self.record({"path": path, "headers": lower_headers(handler), "body": request})
+        # Ollama streams unless it reads `"stream": false`.
+        ollama_streams = request.get("stream", True)
+        if path == "/ollama/api/chat" and ollama_streams:
+            send_chunked(handler, "application/x-ndjson", ollama_stream(request))
+        elif path == "/ollama/api/chat":
+            send_json(handler, 200, ollama_reply(request))
+        elif path == "/ollama/api/embed":
+            send_json(handler, 200, ollama_embed(request))
+        elif path == "/mistral/v1/chat/completions" and request.get("stream"):
+            send_chunked(handler, "text/event-stream", mistral_stream(request))
+        elif path == "/mistral/v1/chat/completions":
+            send_json(handler, 200, mistral_reply(request))
+        elif path == "/mistral/v1/embeddings":
+            send_json(handler, 200, mistral_embeddings(request))
+        else:
+            send_json(handler, 404, {"error": f"no mock for {path}"})
 
 
 def _route(name, path, route_type, provider, model, options, auth=None):
@@ -258,18 +210,7 @@ def config(upstream_url):
             auth=MISTRAL_KEY,
         ),
     ]
-    return '_format_version: "3.0"\nservices:\n  - name: selfhosted\n    url: http://localhost:32000\n    routes:\n' + "".join(routes)
-
-
-def _module_path(name):
-    """A module cargo built: in the providers directory the runner gives, or beside the gateway
-    binary (cdylibs land in `deps/`)."""
-    profile = Path(os.environ["AI_GATEWAY_BIN"]).parent
-    candidates = [Path(os.environ["AI_GATEWAY_PROVIDERS"]) / name, profile / "deps" / name, profile / name]
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate.resolve()
-    pytest.fail(f"{name} was not built (looked in {', '.join(map(str, candidates))})", pytrace=False)
+    return kong_config("selfhosted", routes)
 
 
 @pytest.fixture(scope="module")
@@ -281,19 +222,8 @@ def selfhosted_upstream():
 
 @pytest.fixture(scope="module")
 def selfhosted_gateway(selfhosted_upstream, tmp_path_factory):
-    if not os.environ.get("AI_GATEWAY_BIN") or not os.environ.get("AI_GATEWAY_PROVIDERS"):
-        pytest.fail(
-            "set AI_GATEWAY_BIN and AI_GATEWAY_PROVIDERS, or run this suite through "
-            "`cargo test -p ai-gateway-tests sdk_conformance`",
-            pytrace=False,
-        )
-    directory = tmp_path_factory.mktemp("selfhosted")
-    providers = directory / "providers"
-    providers.mkdir()
-    for name in MODULES:
-        (providers / name).symlink_to(_module_path(name))
-    config_path = directory / "kong.yaml"
-    config_path.write_text(config(selfhosted_upstream.url))
-    gateway = Gateway(os.environ["AI_GATEWAY_BIN"], str(providers), config_path)
+    gateway_env()
+    modules = {name: module_path(name) for name in MODULES}
+    gateway = start_gateway(tmp_path_factory.mktemp("selfhosted"), modules, config(selfhosted_upstream.url))
     yield gateway
     gateway.stop()

@@ -2,8 +2,6 @@
 mock that speaks Anthropic's API (anthropic_mock.py)."""
 
 import json
-import os
-from pathlib import Path
 
 import openai
 import pytest
@@ -16,7 +14,7 @@ from anthropic_mock import (
     TOOL_CALLS,
     AnthropicUpstream,
 )
-from conftest import Gateway
+from conftest import gateway_env, kong_config, module_path, sdk_client, start_gateway
 
 ANTHROPIC_KEY = "sk-ant-configured"
 ANTHROPIC_VERSION = "2023-06-01"
@@ -42,18 +40,6 @@ TOOLS = [
     }
     for name in ("add", "multiply")
 ]
-
-
-def _module_path():
-    """The anthropic module cargo built: in the providers directory the runner gives, or beside
-    the gateway binary of the same profile (cargo puts cdylibs in `deps/`)."""
-    candidates = [Path(os.environ["AI_GATEWAY_PROVIDERS"]) / MODULE]
-    profile = Path(os.environ["AI_GATEWAY_BIN"]).parent
-    candidates += [profile / "deps" / MODULE, profile / MODULE]
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate.resolve()
-    pytest.fail(f"{MODULE} was not built (looked in {', '.join(map(str, candidates))})", pytrace=False)
 
 
 def _route(name, path, route_type, upstream_url):
@@ -84,36 +70,21 @@ def anthropic_upstream():
 
 @pytest.fixture(scope="module")
 def anthropic_gateway(anthropic_upstream, tmp_path_factory):
-    if not os.environ.get("AI_GATEWAY_BIN") or not os.environ.get("AI_GATEWAY_PROVIDERS"):
-        pytest.fail(
-            "set AI_GATEWAY_BIN and AI_GATEWAY_PROVIDERS, or run this suite through "
-            "`cargo test -p ai-gateway-tests sdk_conformance`",
-            pytrace=False,
-        )
+    gateway_env()
     directory = tmp_path_factory.mktemp("anthropic")
-    providers = directory / "providers"
-    providers.mkdir()
-    (providers / MODULE).symlink_to(_module_path())
-    config = directory / "kong.yaml"
     url = anthropic_upstream.url
-    config.write_text(
-        '_format_version: "3.0"\nservices:\n  - name: anthropic\n    url: http://localhost:32000\n    routes:\n'
-        + _route("chat", "/anthropic/v1/chat/completions", "llm/v1/chat", url)
-        + _route("completions", "/anthropic/v1/completions", "llm/v1/completions", url)
-        + _route("bad-key", "/anthropic-bad-key/v1/chat/completions", "llm/v1/chat", url + "/unauthorized/v1/messages")
-    )
-    gateway = Gateway(os.environ["AI_GATEWAY_BIN"], str(providers), config)
+    routes = [
+        _route("chat", "/anthropic/v1/chat/completions", "llm/v1/chat", url),
+        _route("completions", "/anthropic/v1/completions", "llm/v1/completions", url),
+        _route("bad-key", "/anthropic-bad-key/v1/chat/completions", "llm/v1/chat", url + "/unauthorized/v1/messages"),
+    ]
+    gateway = start_gateway(directory, {MODULE: module_path(MODULE)}, kong_config("anthropic", routes))
     yield gateway
     gateway.stop()
 
 
 def client(gateway, prefix="/anthropic"):
-    return openai.OpenAI(
-        base_url=f"{gateway.proxy}{prefix}/v1",
-        api_key="sk-sdk-client",
-        max_retries=0,
-        _strict_response_validation=True,
-    )
+    return sdk_client(f"{gateway.proxy}{prefix}/v1")
 
 
 def assert_reached_anthropic(sent):

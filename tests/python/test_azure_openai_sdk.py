@@ -3,8 +3,6 @@
 import json
 from urllib.parse import parse_qs
 
-import openai
-
 from conftest import (
     AZURE_API_VERSION,
     AZURE_CHAT_DEPLOYMENT,
@@ -14,6 +12,7 @@ from conftest import (
     STREAM_CONTENT,
     STREAM_USAGE,
     fixture,
+    sdk_client,
 )
 
 MESSAGES = [
@@ -23,12 +22,7 @@ MESSAGES = [
 
 
 def client(gateway):
-    return openai.OpenAI(
-        base_url=f"{gateway.proxy}/azure/v1",
-        api_key="sk-sdk-client",
-        max_retries=0,
-        _strict_response_validation=True,
-    )
+    return sdk_client(f"{gateway.proxy}/azure/v1")
 
 
 def assert_reached_azure(sent):

@@ -2,7 +2,6 @@
 to a mock Bedrock Runtime that checks every SigV4 signature (bedrock_mock.py)."""
 
 import json
-import os
 
 import openai
 import pytest
@@ -19,7 +18,7 @@ from bedrock_mock import (
     USAGE,
     BedrockMock,
 )
-from conftest import Gateway
+from conftest import Gateway, gateway_env, kong_config, sdk_client
 
 NOVA = "us.amazon.nova-micro-v1:0"
 NOVA_PATH = "/model/us.amazon.nova-micro-v1%3A0"
@@ -81,15 +80,12 @@ def bedrock():
 
 @pytest.fixture(scope="module")
 def bedrock_gateway(bedrock, tmp_path_factory):
-    binary = os.environ.get("AI_GATEWAY_BIN")
-    providers = os.environ.get("AI_GATEWAY_PROVIDERS")
-    if not binary or not providers:
-        pytest.fail("set AI_GATEWAY_BIN and AI_GATEWAY_PROVIDERS (the providers must include bedrock)", pytrace=False)
-    config = (
-        '_format_version: "3.0"\nservices:\n  - name: bedrock\n    url: http://localhost:32000\n    routes:\n'
-        + _route("bedrock-chat", "/bedrock/v1/chat/completions", "llm/v1/chat", NOVA, bedrock.url)
-        + _route("bedrock-embeddings", "/bedrock/v1/embeddings", "llm/v1/embeddings", TITAN, bedrock.url)
-    )
+    binary, providers = gateway_env("set AI_GATEWAY_BIN and AI_GATEWAY_PROVIDERS (the providers must include bedrock)")
+    routes = [
+        _route("bedrock-chat", "/bedrock/v1/chat/completions", "llm/v1/chat", NOVA, bedrock.url),
+        _route("bedrock-embeddings", "/bedrock/v1/embeddings", "llm/v1/embeddings", TITAN, bedrock.url),
+    ]
+    config = kong_config("bedrock", routes)
     path = tmp_path_factory.mktemp("bedrock") / "kong.yaml"
     path.write_text(config)
     gateway = Gateway(binary, providers, path)
@@ -98,12 +94,7 @@ def bedrock_gateway(bedrock, tmp_path_factory):
 
 
 def client(gateway):
-    return openai.OpenAI(
-        base_url=f"{gateway.proxy}/bedrock/v1",
-        api_key="sk-sdk-client",
-        max_retries=0,
-        _strict_response_validation=True,
-    )
+    return sdk_client(f"{gateway.proxy}/bedrock/v1")
 
 
 def assert_signed(sent):

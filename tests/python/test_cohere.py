@@ -3,8 +3,6 @@ that speaks Cohere's API (cohere_mock.py): chat, streamed chat with usage, tool 
 streamed, a v1 stream, embeddings and errors."""
 
 import json
-import os
-from pathlib import Path
 
 import openai
 import pytest
@@ -21,7 +19,7 @@ from cohere_mock import (
     TOOL_PLAN,
     CohereUpstream,
 )
-from conftest import Gateway
+from conftest import gateway_env, kong_config, module_path, sdk_client, start_gateway
 
 COHERE_AUTH = "Bearer co-configured-key"
 MODEL = "command-a-03-2025"
@@ -51,18 +49,6 @@ TOOLS = [
 ]
 
 
-def _module_path():
-    """The cohere module cargo built: in the providers directory the runner gives, or beside the
-    gateway binary of the same profile (cargo puts cdylibs in `deps/`)."""
-    candidates = [Path(os.environ["AI_GATEWAY_PROVIDERS"]) / MODULE]
-    profile = Path(os.environ["AI_GATEWAY_BIN"]).parent
-    candidates += [profile / "deps" / MODULE, profile / MODULE]
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate.resolve()
-    pytest.fail(f"{MODULE} was not built (looked in {', '.join(map(str, candidates))})", pytrace=False)
-
-
 def _route(name, path, route_type, model, upstream_url, extra_options=""):
     return f"""      - name: {name}
         paths: [{json.dumps(path)}]
@@ -90,38 +76,24 @@ def cohere_upstream():
 
 @pytest.fixture(scope="module")
 def cohere_gateway(cohere_upstream, tmp_path_factory):
-    if not os.environ.get("AI_GATEWAY_BIN") or not os.environ.get("AI_GATEWAY_PROVIDERS"):
-        pytest.fail(
-            "set AI_GATEWAY_BIN and AI_GATEWAY_PROVIDERS, or run this suite through "
-            "`cargo test -p ai-gateway-tests sdk_conformance`",
-            pytrace=False,
-        )
+    gateway_env()
     directory = tmp_path_factory.mktemp("cohere")
-    providers = directory / "providers"
-    providers.mkdir()
-    (providers / MODULE).symlink_to(_module_path())
+    modules = {MODULE: module_path(MODULE)}
     url = cohere_upstream.url
     v1 = "                  cohere:\n                    api_version: v1\n"
-    config = directory / "kong.yaml"
-    config.write_text(
-        '_format_version: "3.0"\nservices:\n  - name: cohere\n    url: http://localhost:32000\n    routes:\n'
-        + _route("chat", "/cohere/v1/chat/completions", "llm/v1/chat", MODEL, url)
-        + _route("chat-v1", "/cohere-v1/v1/chat/completions", "llm/v1/chat", V1_MODEL, url, v1)
-        + _route("embeddings", "/cohere/v1/embeddings", "llm/v1/embeddings", EMBED_MODEL, url)
-        + _route("bad-key", "/cohere-bad-key/v1/chat/completions", "llm/v1/chat", MODEL, url + "/unauthorized/v2/chat")
-    )
-    gateway = Gateway(os.environ["AI_GATEWAY_BIN"], str(providers), config)
+    routes = [
+        _route("chat", "/cohere/v1/chat/completions", "llm/v1/chat", MODEL, url),
+        _route("chat-v1", "/cohere-v1/v1/chat/completions", "llm/v1/chat", V1_MODEL, url, v1),
+        _route("embeddings", "/cohere/v1/embeddings", "llm/v1/embeddings", EMBED_MODEL, url),
+        _route("bad-key", "/cohere-bad-key/v1/chat/completions", "llm/v1/chat", MODEL, url + "/unauthorized/v2/chat"),
+    ]
+    gateway = start_gateway(directory, modules, kong_config("cohere", routes))
     yield gateway
     gateway.stop()
 
 
 def client(gateway, prefix="/cohere"):
-    return openai.OpenAI(
-        base_url=f"{gateway.proxy}{prefix}/v1",
-        api_key="sk-sdk-client",
-        max_retries=0,
-        _strict_response_validation=True,
-    )
+    return sdk_client(f"{gateway.proxy}{prefix}/v1")
 
 
 def assert_reached_cohere(sent):

@@ -2,13 +2,11 @@
 mock that speaks Google's Gemini API (gemini_mock.py)."""
 
 import json
-import os
-from pathlib import Path
 
 import openai
 import pytest
 
-from conftest import Gateway
+from conftest import gateway_env, kong_config, module_path, sdk_client, start_gateway
 from gemini_mock import (
     ARRAY_MODEL,
     GEMINI_KEY,
@@ -47,18 +45,6 @@ TOOLS = [
 ]
 
 
-def _module_path():
-    """The gemini module cargo built: in the providers directory the runner gives, or beside the
-    gateway binary of the same profile (cargo puts cdylibs in `deps/`)."""
-    candidates = [Path(os.environ["AI_GATEWAY_PROVIDERS"]) / MODULE]
-    profile = Path(os.environ["AI_GATEWAY_BIN"]).parent
-    candidates += [profile / "deps" / MODULE, profile / MODULE]
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate.resolve()
-    pytest.fail(f"{MODULE} was not built (looked in {', '.join(map(str, candidates))})", pytrace=False)
-
-
 def _route(name, path, route_type, model, upstream_url, key=GEMINI_KEY):
     return f"""      - name: {name}
         paths: [{json.dumps(path)}]
@@ -86,14 +72,8 @@ def gemini_upstream():
 
 @pytest.fixture(scope="module")
 def gemini_gateway(gemini_upstream, tmp_path_factory):
-    if not os.environ.get("AI_GATEWAY_BIN") or not os.environ.get("AI_GATEWAY_PROVIDERS"):
-        pytest.fail(
-            "set AI_GATEWAY_BIN and AI_GATEWAY_PROVIDERS, or run this suite through "
-            "`cargo test -p ai-gateway-tests sdk_conformance`",
-            pytrace=False,
-        )
-    providers = tmp_path_factory.mktemp("gemini-providers")
-    (providers / MODULE).symlink_to(_module_path())
+    gateway_env()
+    modules = {MODULE: module_path(MODULE)}
     url = gemini_upstream.url
     routes = [
         _route("gemini-chat", "/gemini/v1/chat/completions", "llm/v1/chat", MODEL, url),
@@ -101,23 +81,13 @@ def gemini_gateway(gemini_upstream, tmp_path_factory):
         _route("gemini-embeddings", "/gemini/v1/embeddings", "llm/v1/embeddings", EMBEDDINGS_MODEL, url),
         _route("gemini-bad-key", "/gemini-bad-key/v1/chat/completions", "llm/v1/chat", MODEL, url, "AIza-wrong"),
     ]
-    config = tmp_path_factory.mktemp("gemini-config") / "kong.yaml"
-    config.write_text(
-        '_format_version: "3.0"\nservices:\n  - name: gemini\n    url: http://localhost:32000\n    routes:\n'
-        + "".join(routes)
-    )
-    gateway = Gateway(os.environ["AI_GATEWAY_BIN"], str(providers), config)
+    gateway = start_gateway(tmp_path_factory.mktemp("gemini"), modules, kong_config("gemini", routes))
     yield gateway
     gateway.stop()
 
 
 def client(gateway, prefix="/gemini"):
-    return openai.OpenAI(
-        base_url=f"{gateway.proxy}{prefix}/v1",
-        api_key="sk-sdk-client",
-        max_retries=0,
-        _strict_response_validation=True,
-    )
+    return sdk_client(f"{gateway.proxy}{prefix}/v1")
 
 
 def assert_reached_gemini(sent):

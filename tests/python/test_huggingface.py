@@ -12,7 +12,7 @@ from pathlib import Path
 import openai
 import pytest
 
-from conftest import Gateway
+from conftest import kong_config, sdk_client, start_gateway
 from huggingface_mock import (
     CHAT_MODEL,
     EMBEDDINGS,
@@ -93,10 +93,7 @@ def _config(upstream_url):
             f"{upstream_url}/pipeline/feature-extraction/{EMBEDDINGS_MODEL}",
         ),
     ]
-    return (
-        '_format_version: "3.0"\nservices:\n  - name: hf\n    url: http://localhost:32000\n    routes:\n'
-        + "".join(routes)
-    )
+    return kong_config("hf", routes)
 
 
 @pytest.fixture(scope="module")
@@ -109,23 +106,13 @@ def hf_upstream():
 @pytest.fixture(scope="module")
 def hf_gateway(hf_upstream, tmp_path_factory):
     directory = tmp_path_factory.mktemp("huggingface")
-    providers = directory / "providers"
-    providers.mkdir()
-    (providers / MODULE).symlink_to(_module_path())
-    config_path = directory / "kong.yaml"
-    config_path.write_text(_config(hf_upstream.url))
-    gateway = Gateway(os.environ["AI_GATEWAY_BIN"], str(providers), config_path)
+    gateway = start_gateway(directory, {MODULE: _module_path()}, _config(hf_upstream.url))
     yield gateway
     gateway.stop()
 
 
 def client(gateway, route):
-    return openai.OpenAI(
-        base_url=f"{gateway.proxy}/{route}",
-        api_key="sk-sdk-client",
-        max_retries=0,
-        _strict_response_validation=True,
-    )
+    return sdk_client(f"{gateway.proxy}/{route}")
 
 
 def assert_reached_hugging_face(sent):

@@ -5,6 +5,7 @@ import json
 
 import openai
 
+from conftest import sdk_client
 from llama2_mistral_mock import (  # noqa: F401 (fixtures)
     ANSWER,
     CREATED,
@@ -41,12 +42,7 @@ TOOLS = [
 
 
 def client(gateway):
-    return openai.OpenAI(
-        base_url=f"{gateway.proxy}/llama2/v1",
-        api_key="unused",
-        max_retries=0,
-        _strict_response_validation=True,
-    )
+    return sdk_client(f"{gateway.proxy}/llama2/v1", api_key="unused")
 
 
 def test_llama2_ollama_chat(selfhosted_gateway, selfhosted_upstream):

@@ -4,8 +4,7 @@ last stream chunk)."""
 
 import json
 
-import openai
-
+from conftest import sdk_client
 from llama2_mistral_mock import (  # noqa: F401 (fixtures)
     ANSWER,
     EMBED_TOKENS,
@@ -23,12 +22,7 @@ from test_llama2 import MESSAGES, TOOLS
 
 
 def client(gateway):
-    return openai.OpenAI(
-        base_url=f"{gateway.proxy}/mistral/v1",
-        api_key="sk-sdk-client",
-        max_retries=0,
-        _strict_response_validation=True,
-    )
+    return sdk_client(f"{gateway.proxy}/mistral/v1")
 
 
 def assert_reached_mistral(sent):

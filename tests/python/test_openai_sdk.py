@@ -13,6 +13,7 @@ from conftest import (
     STREAM_CONTENT,
     STREAM_USAGE,
     fixture,
+    sdk_client,
 )
 
 MESSAGES = [
@@ -22,12 +23,7 @@ MESSAGES = [
 
 
 def client(gateway, prefix="/sdk"):
-    return openai.OpenAI(
-        base_url=f"{gateway.proxy}{prefix}/v1",
-        api_key="sk-sdk-client",
-        max_retries=0,
-        _strict_response_validation=True,
-    )
+    return sdk_client(f"{gateway.proxy}{prefix}/v1")
 
 
 def test_chat(gateway, upstream):
