@@ -1,7 +1,8 @@
 //! Sends the upstream request, again when an attempt fails before the upstream answered (see
 //! [`crate::upstream::is_retryable`]), up to the service's `retries` (Kong's default is 5). Each
-//! attempt is a CLIENT span whose context goes upstream as `traceparent`; the request is built
-//! and signed once, so every attempt sends the same bytes.
+//! retried attempt is a CLIENT span whose context goes upstream as `traceparent` (see
+//! [`crate::exchange::Attempt`]); the request is built and signed once, so every attempt sends
+//! the same bytes.
 
 use awc::{ClientResponse, FrozenClientRequest};
 use bytes::Bytes;
@@ -33,7 +34,7 @@ pub async fn send(
             Err(e) => {
                 let retrying = n < retries && crate::upstream::is_retryable(&e);
                 let error = crate::upstream::send_error(e, host);
-                exchange.attempt_failed(attempt, &error, retrying);
+                exchange.attempt_failed(n, &method, attempt, &error, retrying);
                 if !retrying {
                     return Err(error);
                 }

@@ -8,7 +8,7 @@
 //! - as the analytics record, to the span as an event and to the analytics log.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use actix::Addr;
 use actix_web::http::header::HeaderMap;
@@ -71,10 +71,16 @@ impl<'a> Ending<'a> {
     }
 }
 
-/// One upstream attempt: its CLIENT span (when traces are exported) and the headers that carry
-/// its trace context upstream.
+/// One upstream attempt: its CLIENT span, when it has one, and the headers that carry its trace
+/// context upstream.
+///
+/// The first attempt has no span of its own: the upstream gets the SERVER span's context, so a
+/// request that goes upstream once is one span. Only when a retry follows is the first attempt's
+/// CLIENT span made, after the fact, from the time it began; every retry has its own from the
+/// start and sends its own context.
 pub struct Attempt {
     span: Option<RequestSpan>,
+    started: SystemTime,
     pub propagation: Option<HeaderMap>,
 }
 
@@ -116,21 +122,12 @@ impl Exchange {
             None => "proxy",
         };
         let span = telemetry.tracing.as_ref().map(|tracing| {
-            let mut attributes = vec![
-                KeyValue::new(semconv::HTTP_REQUEST_METHOD, req.method().to_string()),
+            let mut attributes = Vec::with_capacity(route.span_attributes.len() + 2);
+            attributes.extend(route.span_attributes.iter().cloned());
+            attributes.extend([
+                KeyValue::new(semconv::HTTP_REQUEST_METHOD, method_value(req.method())),
                 KeyValue::new(semconv::URL_PATH, req.path().to_string()),
-                KeyValue::new(semconv::ROUTE, route.name.clone()),
-                KeyValue::new(semconv::SERVICE, route.service_name.clone()),
-            ];
-            if let Some(ai) = &route.ai {
-                let (provider, system) = semconv::provider_names(&ai.config.model.provider);
-                attributes.extend([
-                    KeyValue::new(semconv::OPERATION_NAME, name),
-                    KeyValue::new(semconv::PROVIDER_NAME, provider.to_string()),
-                    KeyValue::new(semconv::SYSTEM, system.to_string()),
-                    KeyValue::new(semconv::PROVIDER_MODULE, ai.module_file.to_string()),
-                ]);
-            }
+            ]);
             tracing.server_span(req.headers(), name, attributes)
         });
         let span_name = if span.is_some() {
@@ -240,52 +237,57 @@ impl Exchange {
 
     /// Starts upstream attempt number `n` (0 for the first) of `method`.
     pub fn attempt(&mut self, n: u32, method: &str) -> Attempt {
-        let none = Attempt {
+        let mut attempt = Attempt {
             span: None,
+            started: SystemTime::now(),
             propagation: None,
         };
         let Some(state) = &self.state else {
-            return none;
+            return attempt;
         };
         let (Some(tracing), Some(parent)) = (&state.telemetry.tracing, &state.span) else {
-            return none;
+            return attempt;
         };
-        let (address, port) = split_authority(&state.host);
-        let mut attributes = vec![
-            KeyValue::new(semconv::HTTP_REQUEST_METHOD, method.to_string()),
-            KeyValue::new(semconv::SERVER_ADDRESS, address.to_string()),
-        ];
-        if let Some(port) = port {
-            attributes.push(KeyValue::new(semconv::SERVER_PORT, i64::from(port)));
+        if n == 0 {
+            attempt.propagation = Some(tracing.propagation(parent));
+            return attempt;
         }
-        if n > 0 {
-            attributes.push(KeyValue::new(
-                semconv::HTTP_REQUEST_RESEND_COUNT,
-                i64::from(n),
-            ));
-        }
-        if let Some(ai) = &state.route.ai {
-            let (provider, system) = semconv::provider_names(&ai.config.model.provider);
-            attributes.extend([
-                KeyValue::new(
-                    semconv::OPERATION_NAME,
-                    ai.config.route_type.operation_name(),
-                ),
-                KeyValue::new(semconv::PROVIDER_NAME, provider.to_string()),
-                KeyValue::new(semconv::SYSTEM, system.to_string()),
-                KeyValue::new(semconv::REQUEST_MODEL, state.model.clone()),
-            ]);
-        }
-        let (span, headers) = tracing.attempt_span(parent, state.span_name.clone(), attributes);
-        Attempt {
-            span: Some(span),
-            propagation: Some(headers),
-        }
+        let (span, headers) = tracing.attempt_span(
+            parent,
+            state.span_name.clone(),
+            attempt.started,
+            state.attempt_attributes(n, method),
+        );
+        attempt.span = Some(span);
+        attempt.propagation = Some(headers);
+        attempt
     }
 
     /// The attempt failed with `error`; another follows when `retrying`.
-    pub fn attempt_failed(&mut self, attempt: Attempt, error: &GatewayError, retrying: bool) {
-        if let Some(span) = attempt.span {
+    pub fn attempt_failed(
+        &mut self,
+        n: u32,
+        method: &str,
+        attempt: Attempt,
+        error: &GatewayError,
+        retrying: bool,
+    ) {
+        let span = match attempt.span {
+            Some(span) => Some(span),
+            None if retrying => self.state.as_ref().and_then(|state| {
+                let tracing = state.telemetry.tracing.as_ref()?;
+                let parent = state.span.as_ref()?;
+                let attributes = state.attempt_attributes(n, method);
+                let name = state.span_name.clone();
+                Some(
+                    tracing
+                        .attempt_span(parent, name, attempt.started, attributes)
+                        .0,
+                )
+            }),
+            None => None,
+        };
+        if let Some(span) = span {
             span.set_attributes(vec![KeyValue::new(
                 semconv::ERROR_TYPE,
                 error.class.as_str(),
@@ -336,6 +338,37 @@ impl Drop for Exchange {
 }
 
 impl State {
+    /// The attributes of the CLIENT span of attempt `n`.
+    fn attempt_attributes(&self, n: u32, method: &str) -> Vec<KeyValue> {
+        let (address, port) = split_authority(&self.host);
+        let mut attributes = vec![
+            KeyValue::new(semconv::HTTP_REQUEST_METHOD, method.to_string()),
+            KeyValue::new(semconv::SERVER_ADDRESS, address.to_string()),
+        ];
+        if let Some(port) = port {
+            attributes.push(KeyValue::new(semconv::SERVER_PORT, i64::from(port)));
+        }
+        if n > 0 {
+            attributes.push(KeyValue::new(
+                semconv::HTTP_REQUEST_RESEND_COUNT,
+                i64::from(n),
+            ));
+        }
+        if let Some(ai) = &self.route.ai {
+            let (provider, system) = semconv::provider_names(&ai.config.model.provider);
+            attributes.extend([
+                KeyValue::new(
+                    semconv::OPERATION_NAME,
+                    ai.config.route_type.operation_name(),
+                ),
+                KeyValue::new(semconv::PROVIDER_NAME, provider.to_string()),
+                KeyValue::new(semconv::SYSTEM, system.to_string()),
+                KeyValue::new(semconv::REQUEST_MODEL, self.model.clone()),
+            ]);
+        }
+        attributes
+    }
+
     fn finish(mut self: Box<Self>, e: Ending<'_>) {
         let duration = self.started.elapsed();
         let ttft = e
@@ -551,6 +584,46 @@ impl State {
             );
         }
         span.end(e.message.map(str::to_owned));
+    }
+}
+
+/// The attributes every SERVER span of a route starts with.
+pub fn route_span_attributes(
+    route: &str,
+    service: &str,
+    ai: Option<&crate::runtime::AiRoute>,
+) -> Vec<KeyValue> {
+    let text = |s: &str| Value::String(StringValue::from(Arc::<str>::from(s)));
+    let mut attributes = vec![
+        KeyValue::new(semconv::ROUTE, text(route)),
+        KeyValue::new(semconv::SERVICE, text(service)),
+    ];
+    if let Some(ai) = ai {
+        let (provider, system) = semconv::provider_names(&ai.config.model.provider);
+        attributes.extend([
+            KeyValue::new(
+                semconv::OPERATION_NAME,
+                ai.config.route_type.operation_name(),
+            ),
+            KeyValue::new(semconv::PROVIDER_NAME, text(provider)),
+            KeyValue::new(semconv::SYSTEM, text(system)),
+            KeyValue::new(
+                semconv::PROVIDER_MODULE,
+                Value::String(StringValue::from(ai.module_file.clone())),
+            ),
+        ]);
+    }
+    attributes
+}
+
+/// The request method, without an allocation for the standard ones.
+fn method_value(method: &actix_web::http::Method) -> Value {
+    let known = [
+        "GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "CONNECT", "TRACE",
+    ];
+    match known.iter().find(|m| **m == method.as_str()) {
+        Some(m) => Value::from(*m),
+        None => Value::from(method.as_str().to_string()),
     }
 }
 

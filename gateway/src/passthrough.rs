@@ -65,7 +65,7 @@ pub async fn forward(
         Ok(response) => response,
         Err(e) => {
             let error = crate::upstream::send_error(e, &host);
-            exchange.attempt_failed(attempt, &error, false);
+            exchange.attempt_failed(0, req.method().as_str(), attempt, &error, false);
             return Err(error);
         }
     };

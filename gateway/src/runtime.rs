@@ -28,6 +28,9 @@ pub struct RouteRuntime {
     pub service: usize,
     pub service_name: String,
     pub ai: Option<AiRoute>,
+    /// The attributes every SERVER span of the route starts with, built once: cloning them per
+    /// request only bumps reference counts.
+    pub span_attributes: Vec<opentelemetry::KeyValue>,
 }
 
 pub struct AiRoute {
@@ -105,12 +108,15 @@ impl Runtime {
                     }
                 },
             };
+            let span_attributes =
+                crate::exchange::route_span_attributes(&route.name, &service_name, ai.as_ref());
             routes.push(Arc::new(RouteRuntime {
                 index,
                 name: route.name,
                 service: route.service,
                 service_name,
                 ai,
+                span_attributes,
             }));
         }
         if !errors.is_empty() {

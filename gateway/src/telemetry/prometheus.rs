@@ -242,6 +242,7 @@ mod tests {
             service: 0,
             service_name: "svc".to_string(),
             ai: None,
+            span_attributes: Vec::new(),
         }
     }
 

@@ -11,6 +11,8 @@
 use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
 use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
 use opentelemetry::trace::{SpanKind, Status, TraceContextExt, Tracer, TracerProvider as _};
+use std::time::SystemTime;
+
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
@@ -49,25 +51,35 @@ impl Tracing {
         }
     }
 
-    /// A CLIENT span for one upstream attempt, child of `parent`, and the headers that carry its
-    /// context upstream.
+    /// A CLIENT span for one upstream attempt that began at `started`, child of `parent`, and
+    /// the headers that carry its context upstream.
     pub fn attempt_span(
         &self,
         parent: &RequestSpan,
         name: String,
+        started: SystemTime,
         attributes: Vec<KeyValue>,
     ) -> (RequestSpan, HeaderMap) {
         let span = self
             .tracer
             .span_builder(name)
             .with_kind(SpanKind::Client)
+            .with_start_time(started)
             .with_attributes(attributes)
             .start_with_context(&self.tracer, &parent.cx);
-        let cx = parent.cx.with_span(span);
+        let span = RequestSpan {
+            cx: parent.cx.with_span(span),
+        };
+        let headers = self.propagation(&span);
+        (span, headers)
+    }
+
+    /// The headers that carry `span`'s context upstream.
+    pub fn propagation(&self, span: &RequestSpan) -> HeaderMap {
         let mut headers = HeaderMap::new();
         self.propagator
-            .inject_context(&cx, &mut HeaderInjector(&mut headers));
-        (RequestSpan { cx }, headers)
+            .inject_context(&span.cx, &mut HeaderInjector(&mut headers));
+        headers
     }
 }
 
@@ -161,7 +173,8 @@ mod tests {
         let server = tracing.server_span(&headers, "chat", vec![]);
         let (server_trace, server_id) = server.ids();
         assert_eq!(server_trace, "4bf92f3577b34da6a3ce929d0e0e4736");
-        let (attempt, upstream) = tracing.attempt_span(&server, "chat gpt-4o".into(), vec![]);
+        let (attempt, upstream) =
+            tracing.attempt_span(&server, "chat gpt-4o".into(), SystemTime::now(), vec![]);
         let (_, attempt_id) = attempt.ids();
         assert_eq!(
             upstream.get("traceparent").unwrap(),

@@ -136,18 +136,14 @@ fn a_whole_and_a_streamed_chat_are_traced_and_measured() {
         "gpt-3.5-turbo-0613"
     );
 
-    // Its one CLIENT span is the SERVER span's child, and its context went upstream.
-    let client = all
-        .iter()
-        .find(|s| s.kind == "SPAN_KIND_CLIENT" && s.trace_id == CLIENT_TRACE)
-        .unwrap_or_else(|| panic!("no CLIENT span in the client's trace: {all:#?}"));
-    assert_eq!(client.parent_id, whole.span_id);
-    assert_eq!(client.name, "chat gpt-3.5-turbo");
-    assert_eq!(client.get("http.response.status_code"), "200");
-    assert_eq!(client.get("server.port"), port);
+    // It went upstream once: no CLIENT span, and the SERVER span's context went upstream.
+    assert!(
+        !all.iter().any(|s| s.kind == "SPAN_KIND_CLIENT"),
+        "a CLIENT span for a request that was not retried: {all:#?}"
+    );
     assert_eq!(
         requests[0].header_values("traceparent"),
-        vec![format!("00-{CLIENT_TRACE}-{}-01", client.span_id)]
+        vec![format!("00-{CLIENT_TRACE}-{}-01", whole.span_id)]
     );
 
     // The stream's span: a new trace, usage from the provider's usage event, and closed when
@@ -177,11 +173,13 @@ fn a_whole_and_a_streamed_chat_are_traced_and_measured() {
         lasted >= held,
         "the stream's span lasted {lasted:?}, the stream at least {held:?}"
     );
-    let stream_client = all
-        .iter()
-        .find(|s| s.kind == "SPAN_KIND_CLIENT" && s.trace_id == stream_span.trace_id)
-        .unwrap();
-    assert_eq!(stream_client.parent_id, stream_span.span_id);
+    assert_eq!(
+        requests[1].header_values("traceparent"),
+        vec![format!(
+            "00-{}-{}-01",
+            stream_span.trace_id, stream_span.span_id
+        )]
+    );
 
     // Metrics at the collector, one series per answering model, with the semantic
     // conventions' names and attributes.
