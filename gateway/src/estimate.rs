@@ -28,10 +28,7 @@ pub fn estimate_tokens(chars: u64) -> u64 {
 pub fn text_chars(json: &[u8], keys: &[&[u8]]) -> u64 {
     let mut chars = 0;
     let mut i = 0;
-    while let Some(offset) = json
-        .get(i..)
-        .and_then(|rest| rest.iter().position(|b| *b == b'"'))
-    {
+    while let Some(offset) = json.get(i..).and_then(|rest| memchr::memchr(b'"', rest)) {
         let start = i + offset + 1;
         let end = string_end(json, start);
         let name = json.get(start..end).unwrap_or_default();
@@ -56,12 +53,15 @@ pub fn text_chars(json: &[u8], keys: &[&[u8]]) -> u64 {
 /// `json` when it is cut short).
 fn string_end(json: &[u8], start: usize) -> usize {
     let mut i = start;
-    while let Some(b) = json.get(i) {
-        match b {
-            b'\\' => i += 2,
-            b'"' => return i,
-            _ => i += 1,
+    while let Some(offset) = json
+        .get(i..)
+        .and_then(|rest| memchr::memchr2(b'\\', b'"', rest))
+    {
+        let at = i + offset;
+        if json.get(at) == Some(&b'"') {
+            return at;
         }
+        i = at + 2;
     }
     json.len()
 }

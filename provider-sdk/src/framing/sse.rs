@@ -141,7 +141,7 @@ impl SseDecoder {
                 rest = after_lf;
             }
         }
-        while let Some(end) = rest.iter().position(|&b| b == b'\n' || b == b'\r') {
+        while let Some(end) = memchr::memchr2(b'\n', b'\r', rest) {
             let (content, ending) = rest.split_at(end);
             rest = match ending {
                 [b'\r', b'\n', tail @ ..] => tail,
@@ -262,7 +262,7 @@ pub fn write_data_event(out: &mut Vec<u8>, data: &[u8]) {
     out.reserve(data.len() + 8);
     let mut rest = data;
     loop {
-        let end = rest.iter().position(|&b| b == b'\n' || b == b'\r');
+        let end = memchr::memchr2(b'\n', b'\r', rest);
         let (line, ending) = rest.split_at(end.unwrap_or(rest.len()));
         out.extend_from_slice(b"data: ");
         out.extend_from_slice(line);

@@ -209,20 +209,11 @@ fn named(data: &[u8], name: &str) -> Option<Vec<u8>> {
 /// members only, at any depth; a false positive would only cost a parse.
 fn has_member_starting_with(data: &[u8], quoted_key: &[u8], first: u8) -> bool {
     let is_space = |b: &&u8| matches!(**b, b' ' | b'\t' | b'\n' | b'\r');
-    let mut rest = data;
-    while let Some(quote) = rest.iter().position(|&b| b == b'"') {
-        rest = rest.get(quote..).unwrap_or_default();
-        let Some(after_key) = rest.strip_prefix(quoted_key) else {
-            rest = rest.get(1..).unwrap_or_default();
-            continue;
-        };
+    memchr::memmem::find_iter(data, quoted_key).any(|at| {
+        let after_key = data.get(at + quoted_key.len()..).unwrap_or_default();
         let mut after = after_key.iter().skip_while(is_space);
-        if after.next() == Some(&b':') && after.find(|b| !is_space(b)) == Some(&first) {
-            return true;
-        }
-        rest = after_key;
-    }
-    false
+        after.next() == Some(&b':') && after.find(|b| !is_space(b)) == Some(&first)
+    })
 }
 
 #[cfg(test)]
