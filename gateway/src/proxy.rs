@@ -263,7 +263,7 @@ async fn proxy(
     let method = Method::from_bytes(upstream.method.as_bytes())
         .map_err(|_| GatewayError::internal("provider module returned an invalid method"))?;
     let upstream_body = match upstream.body.into_option() {
-        Some(b) => Bytes::from(b.into_vec()),
+        Some(b) => Bytes::from_owner(b),
         None => body.clone(),
     };
     let upstream_body = crate::auth::apply_body(&ai.config.auth, upstream_body, signed);
@@ -364,7 +364,7 @@ async fn proxy(
             .map_err(GatewayError::from_module)?;
         let status = StatusCode::from_u16(translated.status).unwrap_or(StatusCode::BAD_GATEWAY);
         let body = match translated.body.into_option() {
-            Some(b) => Bytes::from(b.into_vec()),
+            Some(b) => Bytes::from_owner(b),
             None => upstream_bytes,
         };
         (status, translated.headers.into_vec(), body, translated.meta)

@@ -32,7 +32,11 @@ pub struct TranslatingStream {
     upstream: UpstreamBody,
     translator: StreamTranslatorBox,
     idle_timeout: Duration,
+    /// Fires `idle_timeout` after the last chunk, or earlier: a chunk only moves `last_chunk`,
+    /// and the timer, when it fires, is moved on to `last_chunk + idle_timeout` if that is
+    /// still ahead. Resetting the timer for every chunk cost a timer-wheel update per chunk.
     idle: Pin<Box<Sleep>>,
+    last_chunk: actix_rt::time::Instant,
     host: String,
     first_byte_at: Option<Instant>,
     error: Option<ErrorClass>,
@@ -59,6 +63,7 @@ impl TranslatingStream {
             translator,
             idle_timeout,
             idle: Box::pin(sleep(idle_timeout)),
+            last_chunk: actix_rt::time::Instant::now(),
             host,
             first_byte_at: None,
             error: None,
@@ -71,7 +76,7 @@ impl TranslatingStream {
         }
     }
 
-    fn emit(&mut self, bytes: Vec<u8>) -> Option<Bytes> {
+    fn emit(&mut self, bytes: Bytes) -> Option<Bytes> {
         if bytes.is_empty() {
             return None;
         }
@@ -84,7 +89,7 @@ impl TranslatingStream {
             self.captured_cut |= bytes.len() > room;
             captured.extend_from_slice(&bytes[..bytes.len().min(room)]);
         }
-        Some(Bytes::from(bytes))
+        Some(bytes)
     }
 
     /// Ends the stream with an SSE error event in OpenAI's envelope, after any bytes the
@@ -100,7 +105,7 @@ impl TranslatingStream {
         out.extend_from_slice(b"data: ");
         out.extend_from_slice(&error.body());
         out.extend_from_slice(b"\n\n");
-        self.emit(out)
+        self.emit(Bytes::from(out))
     }
 
     fn module_failed(&mut self, e: ModuleError) -> Option<Bytes> {
@@ -146,14 +151,13 @@ impl Stream for TranslatingStream {
             }
             match this.upstream.as_mut().poll_next(cx) {
                 Poll::Ready(Some(Ok(chunk))) => {
-                    let deadline = actix_rt::time::Instant::now() + this.idle_timeout;
-                    this.idle.as_mut().reset(deadline);
+                    this.last_chunk = actix_rt::time::Instant::now();
                     let out = match this
                         .translator
                         .push(RSlice::from_slice(&chunk))
                         .into_result()
                     {
-                        Ok(out) => this.emit(out.into_vec()),
+                        Ok(out) => this.emit(Bytes::from_owner(out)),
                         Err(e) => this.module_failed(e),
                     };
                     if let Some(bytes) = out {
@@ -169,7 +173,7 @@ impl Stream for TranslatingStream {
                 Poll::Ready(None) => {
                     this.finished = true;
                     let out = match this.translator.finish().into_result() {
-                        Ok(out) => this.emit(out.into_vec()),
+                        Ok(out) => this.emit(Bytes::from_owner(out)),
                         Err(e) => this.module_failed(e),
                     };
                     if let Some(bytes) = out {
@@ -178,6 +182,11 @@ impl Stream for TranslatingStream {
                 }
                 Poll::Pending => {
                     if this.idle.as_mut().poll(cx).is_ready() {
+                        let deadline = this.last_chunk + this.idle_timeout;
+                        if deadline > actix_rt::time::Instant::now() {
+                            this.idle.as_mut().reset(deadline);
+                            continue;
+                        }
                         let error = GatewayError::timeout(format!(
                             "upstream {} sent nothing for {} ms",
                             this.host,

@@ -2,12 +2,13 @@
 //! upstream errors keep their status with the provider's message.
 
 use std::net::TcpListener;
+use std::time::{Duration, Instant};
 
 use ai_gateway_tests::{
     config::{deck, service, single_route},
     gateway::Gateway,
     http,
-    mock::{Gate, MockUpstream, Reply},
+    mock::{chunk, Gate, MockUpstream, Reply, Step},
     paths::{fixture, fixture_json},
 };
 use serde_json::json;
@@ -218,6 +219,67 @@ fn an_upstream_slower_than_the_service_read_timeout_is_a_504() {
     never_before_the_test_is_done.open();
 
     assert_error(&response, 504);
+    wait_for_stats(&gateway, "route", &[("/errors/timeout", json!(1))]);
+}
+
+/// The read timeout of a stream counts from its last chunk, not from its start: a stream that
+/// keeps sending outlives it, and one that stalls is ended with a timeout event no sooner than
+/// the timeout after its last chunk.
+#[test]
+fn a_stream_times_out_only_after_its_last_chunk_plus_the_read_timeout() {
+    let upstream = MockUpstream::start();
+    let second_chunk = Gate::new();
+    let never_before_the_test_is_done = Gate::new();
+    let event = |content: &str| {
+        chunk(&format!(
+            "data: {}\n\n",
+            json!({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "gpt-4o",
+                   "choices": [{"index": 0, "delta": {"content": content}, "finish_reason": null}]})
+        ))
+    };
+    upstream.reply(Reply::sse(vec![
+        event("first"),
+        Step::Wait(second_chunk.clone()),
+        event("second"),
+        Step::Wait(never_before_the_test_is_done.clone()),
+    ]));
+    let mut config = single_route(
+        "/chat",
+        openai(
+            "llm/v1/chat",
+            "gpt-4o",
+            &upstream.url("/v1/chat/completions"),
+        ),
+    );
+    let read_timeout = Duration::from_millis(1000);
+    config["services"][0]["read_timeout"] = json!(read_timeout.as_millis() as u64);
+    let gateway = Gateway::start(config);
+
+    let mut stream = http::post(&gateway.url("/chat"))
+        .json(&json!({"model": "gpt-4o", "stream": true,
+                      "messages": [{"role": "user", "content": "hi"}]}))
+        .open();
+    assert_eq!(stream.status, 200);
+    let first = stream.next_event().expect("the first event");
+    assert!(first.data.contains("first"), "{first:?}");
+    // Most of the timeout passes before the second chunk; the timer must not fire meanwhile.
+    std::thread::sleep(read_timeout * 6 / 10);
+    second_chunk.open();
+    let second = stream.next_event().expect("the second event");
+    let second_at = Instant::now();
+    assert!(second.data.contains("second"), "{second:?}");
+    let rest = String::from_utf8(stream.read_to_end().unwrap()).unwrap();
+    let stalled_for = second_at.elapsed();
+    never_before_the_test_is_done.open();
+
+    assert!(
+        rest.contains("\"type\":\"timeout\"") && rest.contains("sent nothing for 1000 ms"),
+        "{rest}"
+    );
+    assert!(
+        stalled_for >= read_timeout * 9 / 10,
+        "ended {stalled_for:?} after the last chunk, before the read timeout"
+    );
     wait_for_stats(&gateway, "route", &[("/errors/timeout", json!(1))]);
 }
 

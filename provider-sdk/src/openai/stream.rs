@@ -4,7 +4,10 @@
 //! the gateway meters: the first chunks (until the model is known), chunks that carry a `usage`
 //! object, and chunks with a non-null `finish_reason`. The others are forwarded unparsed.
 
+use std::sync::LazyLock;
+
 use abi_stable::std_types::RString;
+use memchr::memmem::Finder;
 
 use super::response::ResponseSkim;
 use crate::abi::{ModuleError, ResponseMeta, Usage};
@@ -38,8 +41,8 @@ struct Seen {
 impl Seen {
     fn needs_skim(&self, data: &[u8]) -> bool {
         self.model.is_empty()
-            || has_member_starting_with(data, b"\"usage\"", b'{')
-            || has_member_starting_with(data, b"\"finish_reason\"", b'"')
+            || has_member_starting_with(data, &USAGE_MEMBER, b'{')
+            || has_member_starting_with(data, &FINISH_REASON_MEMBER, b'"')
     }
 
     fn record(&mut self, skim: &ResponseSkim<'_>) {
@@ -207,10 +210,17 @@ fn named(data: &[u8], name: &str) -> Option<Vec<u8>> {
 /// Whether `data` has a member `quoted_key` whose value starts with `first`. A quoted key followed
 /// by a colon cannot occur inside a JSON string (its quotes would be escaped), so this finds real
 /// members only, at any depth; a false positive would only cost a parse.
-fn has_member_starting_with(data: &[u8], quoted_key: &[u8], first: u8) -> bool {
+// Built once: building a searcher costs more than searching one chunk.
+static USAGE_MEMBER: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"usage\""));
+static FINISH_REASON_MEMBER: LazyLock<Finder<'static>> =
+    LazyLock::new(|| Finder::new(b"\"finish_reason\""));
+
+fn has_member_starting_with(data: &[u8], quoted_key: &Finder<'_>, first: u8) -> bool {
     let is_space = |b: &&u8| matches!(**b, b' ' | b'\t' | b'\n' | b'\r');
-    memchr::memmem::find_iter(data, quoted_key).any(|at| {
-        let after_key = data.get(at + quoted_key.len()..).unwrap_or_default();
+    quoted_key.find_iter(data).any(|at| {
+        let after_key = data
+            .get(at + quoted_key.needle().len()..)
+            .unwrap_or_default();
         let mut after = after_key.iter().skip_while(is_space);
         after.next() == Some(&b':') && after.find(|b| !is_space(b)) == Some(&first)
     })
@@ -222,7 +232,7 @@ mod tests {
 
     #[test]
     fn member_sniffing_finds_values_not_text() {
-        let key = b"\"finish_reason\"";
+        let key = &FINISH_REASON_MEMBER;
         assert!(has_member_starting_with(
             br#"{"finish_reason":"stop"}"#,
             key,
@@ -250,10 +260,14 @@ mod tests {
         ));
         assert!(has_member_starting_with(
             br#"{"usage":null,"x":{"usage": {"prompt_tokens":1}}}"#,
-            b"\"usage\"",
+            &USAGE_MEMBER,
             b'{'
         ));
-        assert!(!has_member_starting_with(br#"{"usage"#, b"\"usage\"", b'{'));
+        assert!(!has_member_starting_with(
+            br#"{"usage"#,
+            &USAGE_MEMBER,
+            b'{'
+        ));
     }
 
     #[test]
