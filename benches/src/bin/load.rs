@@ -284,9 +284,14 @@ fn gateway_config(mock: u16) -> String {
 #[derive(Clone, Copy, Default)]
 struct Load {
     rps: f64,
+    requests: u64,
     p50_us: f64,
     p99_us: f64,
     errors: u64,
+    /// CPU time per request of the proxy under test (all its processes and threads), µs.
+    proxy_cpu_us: f64,
+    /// CPU time per request of the collector while the proxy was under load, µs.
+    collector_cpu_us: f64,
 }
 
 fn duration_us(text: &str) -> Option<f64> {
@@ -310,6 +315,7 @@ fn parse_wrk(out: &str) -> Res<Load> {
         let mut words = line.split_whitespace();
         match (words.next(), words.next()) {
             (Some("Requests/sec:"), Some(v)) => load.rps = v.parse()?,
+            (Some(n), Some("requests")) => load.requests = n.parse().unwrap_or(0),
             (Some("50.000%" | "50%"), Some(v)) => load.p50_us = duration_us(v).unwrap_or(0.0),
             (Some("99.000%" | "99%"), Some(v)) => load.p99_us = duration_us(v).unwrap_or(0.0),
             (Some("Non-2xx"), _) => {
@@ -331,6 +337,52 @@ fn parse_wrk(out: &str) -> Res<Load> {
     if load.rps == 0.0 {
         return Err(format!("wrk printed no throughput:\n{out}").into());
     }
+    Ok(load)
+}
+
+/// Clock ticks of CPU (user and system) that `pids` and every process whose parent is among them
+/// (nginx's workers) have used so far.
+fn cpu_ticks(pids: &[u32]) -> u64 {
+    let fields = |stat: &str| -> Option<(u32, u64)> {
+        // The command name is in parentheses and may hold spaces: count fields after it.
+        let rest = stat.get(stat.rfind(')')? + 2..)?;
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        let ppid = f.get(1)?.parse().ok()?;
+        let ticks = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+        Some((ppid, ticks))
+    };
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .filter_map(|e| {
+            let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
+            let (ppid, ticks) = fields(&stat)?;
+            (pids.contains(&pid) || pids.contains(&ppid)).then_some(ticks)
+        })
+        .sum()
+}
+
+/// A wrk run against `url`, with the CPU time per request of the `proxy` processes and of the
+/// `collector`'s.
+fn measured(
+    url: &str,
+    script: &Path,
+    connections: u32,
+    seconds: u64,
+    proxy: &[u32],
+    collector: &[u32],
+) -> Res<Load> {
+    let before = (cpu_ticks(proxy), cpu_ticks(collector));
+    let mut load = wrk(url, script, connections, seconds)?;
+    let after = (cpu_ticks(proxy), cpu_ticks(collector));
+    // SAFETY: sysconf only reads a constant.
+    let ticks_per_s = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    let per_request = |ticks: u64| ticks as f64 * 1e6 / ticks_per_s / load.requests.max(1) as f64;
+    load.proxy_cpu_us = per_request(after.0.saturating_sub(before.0));
+    load.collector_cpu_us = per_request(after.1.saturating_sub(before.1));
     Ok(load)
 }
 
@@ -543,28 +595,31 @@ fn main() -> Res<()> {
         .env("AI_GATEWAY_LOG", "warn")
         .stdout(Stdio::piped());
     let mut telemetry = "log_statistics on, analytics log to a file, no span export".to_string();
+    let mut collector_pids = Vec::new();
     if opts.otlp {
         let rotel = find_rotel(&root).ok_or(
             "--otlp needs rotel in tests/.venv (cargo test -p ai-gateway-tests creates it)",
         )?;
         let otlp = free_port()?;
-        children.spawn(
-            "rotel",
-            Command::new(rotel)
-                .arg("start")
-                .args(["--otlp-http-endpoint", &format!("127.0.0.1:{otlp}")])
-                .args([
-                    "--otlp-grpc-endpoint",
-                    &format!("127.0.0.1:{}", free_port()?),
-                ])
-                .args(["--exporter", "blackhole"])
-                .arg("--pid-file")
-                .arg(dir.0.join("rotel.pid"))
-                .arg("--log-file")
-                .arg(dir.0.join("rotel.log"))
-                .stdout(Stdio::null())
-                .stderr(Stdio::null()),
-        )?;
+        collector_pids.push(
+            children.spawn(
+                "rotel",
+                Command::new(rotel)
+                    .arg("start")
+                    .args(["--otlp-http-endpoint", &format!("127.0.0.1:{otlp}")])
+                    .args([
+                        "--otlp-grpc-endpoint",
+                        &format!("127.0.0.1:{}", free_port()?),
+                    ])
+                    .args(["--exporter", "blackhole"])
+                    .arg("--pid-file")
+                    .arg(dir.0.join("rotel.pid"))
+                    .arg("--log-file")
+                    .arg(dir.0.join("rotel.log"))
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null()),
+            )?,
+        );
         wait_for_port(otlp, "rotel")?;
         gateway_cmd.env(
             "OTEL_EXPORTER_OTLP_ENDPOINT",
@@ -588,7 +643,7 @@ fn main() -> Res<()> {
 
     let nginx = free_port()?;
     std::fs::write(dir.0.join("nginx.conf"), nginx_conf(&dir.0, nginx, mock))?;
-    children.spawn(
+    let nginx_pid = children.spawn(
         "nginx",
         Command::new("nginx")
             .arg("-p")
@@ -630,8 +685,8 @@ fn main() -> Res<()> {
         for &c in &opts.connections {
             eprintln!("{scenario}, {c} connections: direct, nginx, gateway");
             let direct = wrk(&direct_url, script, c, d)?;
-            let nginx = wrk(&nginx_url, script, c, d)?;
-            let gateway = wrk(&gateway_url, script, c, d)?;
+            let nginx = measured(&nginx_url, script, c, d, &[nginx_pid], &collector_pids)?;
+            let gateway = measured(&gateway_url, script, c, d, &[gateway_pid], &collector_pids)?;
             rows.push(Row {
                 scenario,
                 connections: c,
@@ -644,8 +699,22 @@ fn main() -> Res<()> {
     if opts.runs("anthropic") {
         for &c in &opts.connections {
             eprintln!("chat stream via anthropic, {c} connections: nginx (openai), gateway");
-            let nginx = wrk(&nginx_url, &stream_script, c, d)?;
-            let gateway = wrk(&anthropic_url, &stream_script, c, d)?;
+            let nginx = measured(
+                &nginx_url,
+                &stream_script,
+                c,
+                d,
+                &[nginx_pid],
+                &collector_pids,
+            )?;
+            let gateway = measured(
+                &anthropic_url,
+                &stream_script,
+                c,
+                d,
+                &[gateway_pid],
+                &collector_pids,
+            )?;
             rows.push(Row {
                 scenario: "stream → anthropic",
                 connections: c,
@@ -746,6 +815,28 @@ fn report(
             ms(r.gateway.p99_us),
             added,
             r.direct.map_or(0, |d| d.errors) + r.nginx.errors + r.gateway.errors,
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\nCPU time per request (user + system, all threads and worker processes, µs), from /proc \
+         over the same wrk runs; the collector's is what it spent while the gateway was loaded:\n"
+    );
+    let _ = writeln!(
+        s,
+        "| scenario | conns | nginx | gateway | collector | gateway + collector − nginx |"
+    );
+    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|");
+    for r in rows {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {:.1} | {:.1} | {:.1} | {:.1} |",
+            r.scenario,
+            r.connections,
+            r.nginx.proxy_cpu_us,
+            r.gateway.proxy_cpu_us,
+            r.gateway.collector_cpu_us,
+            r.gateway.proxy_cpu_us + r.gateway.collector_cpu_us - r.nginx.proxy_cpu_us,
         );
     }
     let [td, tn, tg, ta] = ttfts;
