@@ -10,6 +10,8 @@ pub mod analytics;
 mod analytics_sink;
 pub mod config;
 pub mod metrics;
+mod otlp_encode;
+mod otlp_traces;
 pub mod prometheus;
 pub mod semconv;
 mod span_queue;
@@ -30,6 +32,7 @@ use opentelemetry_sdk::Resource;
 pub use analytics_sink::AnalyticsSink;
 use config::ExportConfig;
 use metrics::{CountingExporter, Instruments};
+use otlp_traces::OtlpTraceExporter;
 use span_queue::{QueueConfig, QueuedSpanProcessor};
 use spans::Tracing;
 
@@ -59,16 +62,10 @@ impl Telemetry {
         let mut telemetry = Telemetry::default();
         let resource = resource(config);
         if let Some(endpoint) = &config.traces_endpoint {
-            let mut exporter = opentelemetry_otlp::SpanExporter::builder()
-                .with_http()
-                .with_endpoint(endpoint.clone())
-                .with_protocol(Protocol::HttpBinary)
-                .build()
-                .map_err(|e| {
-                    format!("cannot set up the OTLP trace exporter for {endpoint}: {e}")
-                })?;
-            exporter.set_resource(&resource);
             let env = |name: &str| std::env::var(name).ok();
+            let mut exporter = OtlpTraceExporter::new(endpoint.clone(), &env)
+                .map_err(|e| format!("cannot set up the OTLP trace exporter: {e}"))?;
+            exporter.set_resource(&resource);
             let processor = QueuedSpanProcessor::start(
                 exporter,
                 QueueConfig::from_env(&env),
