@@ -30,6 +30,10 @@ use crate::telemetry::semconv;
 use crate::telemetry::spans::RequestSpan;
 use crate::telemetry::Telemetry;
 
+/// Room for every attribute a SERVER span gets over its life, so that the span's list, which the
+/// SDK keeps from its start, never grows one attribute at a time.
+const SERVER_SPAN_ATTRIBUTES: usize = 40;
+
 /// The body of the response, as far as telemetry needs it.
 pub enum ResponseBody<'a> {
     /// No body from the upstream (the request failed before one).
@@ -122,7 +126,7 @@ impl Exchange {
             None => "proxy",
         };
         let span = telemetry.tracing.as_ref().map(|tracing| {
-            let mut attributes = Vec::with_capacity(route.span_attributes.len() + 2);
+            let mut attributes = Vec::with_capacity(SERVER_SPAN_ATTRIBUTES);
             attributes.extend(route.span_attributes.iter().cloned());
             attributes.extend([
                 KeyValue::new(semconv::HTTP_REQUEST_METHOD, method_value(req.method())),

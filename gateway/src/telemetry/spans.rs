@@ -9,8 +9,10 @@
 //! model to keep in step, and the `tracing` logs stay as they are.
 
 use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
-use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
-use opentelemetry::trace::{SpanKind, Status, TraceContextExt, Tracer, TracerProvider as _};
+use opentelemetry::propagation::{Extractor, TextMapPropagator};
+use opentelemetry::trace::{
+    SpanKind, Status, TraceContextExt, TraceFlags, Tracer, TracerProvider as _,
+};
 use std::time::SystemTime;
 
 use opentelemetry::{Context, KeyValue};
@@ -74,12 +76,44 @@ impl Tracing {
         (span, headers)
     }
 
-    /// The headers that carry `span`'s context upstream.
+    /// The headers that carry `span`'s context upstream: `traceparent`, and `tracestate` when
+    /// there is one. Written here rather than by the SDK's propagator, which formats through
+    /// `format!` and parses the header names again, and sends an empty `tracestate`.
     pub fn propagation(&self, span: &RequestSpan) -> HeaderMap {
         let mut headers = HeaderMap::new();
-        self.propagator
-            .inject_context(&span.cx, &mut HeaderInjector(&mut headers));
+        let span_ref = span.cx.span();
+        let context = span_ref.span_context();
+        if !context.is_valid() {
+            return headers;
+        }
+        let mut traceparent = Vec::with_capacity(55);
+        traceparent.extend_from_slice(b"00-");
+        hex(&mut traceparent, &context.trace_id().to_bytes());
+        traceparent.push(b'-');
+        hex(&mut traceparent, &context.span_id().to_bytes());
+        traceparent.push(b'-');
+        hex(
+            &mut traceparent,
+            &[(context.trace_flags() & TraceFlags::SAMPLED).to_u8()],
+        );
+        if let Ok(value) = HeaderValue::from_bytes(&traceparent) {
+            headers.insert(HeaderName::from_static("traceparent"), value);
+        }
+        let state = context.trace_state().header();
+        if !state.is_empty() {
+            if let Ok(value) = HeaderValue::try_from(state) {
+                headers.insert(HeaderName::from_static("tracestate"), value);
+            }
+        }
         headers
+    }
+}
+
+fn hex(out: &mut Vec<u8>, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)]);
+        out.push(DIGITS[usize::from(b & 0xf)]);
     }
 }
 
@@ -139,16 +173,6 @@ impl Extractor for HeaderExtractor<'_> {
     }
 }
 
-struct HeaderInjector<'a>(&'a mut HeaderMap);
-
-impl Injector for HeaderInjector<'_> {
-    fn set(&mut self, key: &str, value: String) {
-        if let (Ok(name), Ok(value)) = (HeaderName::try_from(key), HeaderValue::try_from(value)) {
-            self.0.insert(name, value);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,6 +194,10 @@ mod tests {
             HeaderName::from_static("traceparent"),
             HeaderValue::from_static("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
         );
+        headers.insert(
+            HeaderName::from_static("tracestate"),
+            HeaderValue::from_static("vendor=v1,other=o2"),
+        );
         let server = tracing.server_span(&headers, "chat", vec![]);
         let (server_trace, server_id) = server.ids();
         assert_eq!(server_trace, "4bf92f3577b34da6a3ce929d0e0e4736");
@@ -179,6 +207,11 @@ mod tests {
         assert_eq!(
             upstream.get("traceparent").unwrap(),
             &format!("00-4bf92f3577b34da6a3ce929d0e0e4736-{attempt_id}-01")
+        );
+        assert_eq!(upstream.get("tracestate").unwrap(), "vendor=v1,other=o2");
+        assert_eq!(
+            tracing.propagation(&server).get("traceparent").unwrap(),
+            &format!("00-4bf92f3577b34da6a3ce929d0e0e4736-{server_id}-01")
         );
         attempt.end(Some("refused".into()));
         server.rename("chat gpt-4o".into());
@@ -193,6 +226,24 @@ mod tests {
         assert_eq!(server.span_kind, SpanKind::Server);
         assert_eq!(server.name, "chat gpt-4o");
         assert_eq!(server.parent_span_id.to_string(), "00f067aa0ba902b7");
+    }
+
+    #[test]
+    fn an_unsampled_parent_goes_upstream_unsampled_and_without_an_empty_tracestate() {
+        let (tracing, _exporter, _provider) = tracing();
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            HeaderName::from_static("traceparent"),
+            HeaderValue::from_static("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00"),
+        );
+        let server = tracing.server_span(&headers, "chat", vec![]);
+        let (_, server_id) = server.ids();
+        let upstream = tracing.propagation(&server);
+        assert_eq!(
+            upstream.get("traceparent").unwrap(),
+            &format!("00-0af7651916cd43dd8448eb211c80319c-{server_id}-00")
+        );
+        assert!(upstream.get("tracestate").is_none());
     }
 
     #[test]
