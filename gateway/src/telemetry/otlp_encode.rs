@@ -55,15 +55,22 @@ fn fixed32_field(out: &mut Vec<u8>, field: u32, value: u32) {
     out.extend_from_slice(&value.to_le_bytes());
 }
 
-/// A length-delimited message written by `body`: its length is only known afterwards, so it
-/// goes in front of the body once the body is written.
+/// A length-delimited message written by `body`. Its length is only known afterwards: one byte
+/// is kept for it, enough for most messages here (an attribute, a value); a longer one moves its
+/// body to make room.
 fn message(out: &mut Vec<u8>, field: u32, body: impl FnOnce(&mut Vec<u8>)) {
     tag(out, field, LEN);
-    let start = out.len();
+    let at = out.len();
+    out.push(0);
     body(out);
-    let mut length = Vec::with_capacity(5);
-    varint(&mut length, (out.len() - start) as u64);
-    out.splice(start..start, length);
+    let length = out.len() - at - 1;
+    if let (Ok(short @ 0..=0x7f), Some(slot)) = (u8::try_from(length), out.get_mut(at)) {
+        *slot = short;
+        return;
+    }
+    let mut prefix = Vec::with_capacity(5);
+    varint(&mut prefix, length as u64);
+    out.splice(at..at + 1, prefix);
 }
 
 fn unix_nanos(time: std::time::SystemTime) -> u64 {
