@@ -192,7 +192,137 @@ fn percent_decode(text: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::TcpListener;
+    use std::sync::mpsc;
+
     use super::*;
+
+    /// A request as the fake collector read it.
+    struct Received {
+        head: String,
+        body: Vec<u8>,
+    }
+
+    /// A collector on loopback that answers each request with the next of `statuses` and sends
+    /// what it read to the returned channel.
+    fn collector(statuses: Vec<u16>) -> (String, mpsc::Receiver<Received>) {
+        // The gateway installs it at start-up; the client cannot be built without one.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/v1/traces", listener.local_addr().unwrap());
+        let (sent, received) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut statuses = statuses.into_iter();
+            for stream in listener.incoming() {
+                let mut stream = BufReader::new(stream.unwrap());
+                loop {
+                    let mut head = String::new();
+                    let mut line = String::new();
+                    while stream.read_line(&mut line).unwrap_or(0) > 2 {
+                        head.push_str(&line);
+                        line.clear();
+                    }
+                    if head.is_empty() {
+                        break;
+                    }
+                    let length = head
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse::<usize>().unwrap())
+                        })
+                        .unwrap_or(0);
+                    let mut body = vec![0; length];
+                    stream.read_exact(&mut body).unwrap();
+                    let status = statuses.next().unwrap_or(200);
+                    stream
+                        .get_mut()
+                        .write_all(
+                            format!("HTTP/1.1 {status} X\r\ncontent-length: 0\r\n\r\n").as_bytes(),
+                        )
+                        .unwrap();
+                    if sent.send(Received { head, body }).is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        (url, received)
+    }
+
+    fn span() -> SpanData {
+        use opentelemetry::trace::{
+            SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState,
+        };
+        SpanData {
+            span_context: SpanContext::new(
+                TraceId::from(1),
+                SpanId::from(2),
+                TraceFlags::SAMPLED,
+                false,
+                TraceState::NONE,
+            ),
+            parent_span_id: SpanId::INVALID,
+            parent_span_is_remote: false,
+            span_kind: SpanKind::Server,
+            name: "chat gpt-4o".into(),
+            start_time: std::time::SystemTime::now(),
+            end_time: std::time::SystemTime::now(),
+            attributes: Vec::new(),
+            dropped_attributes_count: 0,
+            events: Default::default(),
+            links: Default::default(),
+            status: Status::Unset,
+            instrumentation_scope: Default::default(),
+        }
+    }
+
+    #[test]
+    fn a_batch_is_posted_as_protobuf_with_the_configured_headers_and_retried_on_503() {
+        let (url, received) = collector(vec![503, 200]);
+        let exporter = OtlpTraceExporter::new(
+            url,
+            &env(&[("OTEL_EXPORTER_OTLP_HEADERS", "x-tenant=t%201")]),
+        )
+        .unwrap();
+        futures_executor::block_on(exporter.export(vec![span()])).unwrap();
+        let first = received.recv().unwrap();
+        let second = received.recv().unwrap();
+        for request in [&first, &second] {
+            let head = request.head.to_ascii_lowercase();
+            assert!(head.starts_with("post /v1/traces http/1.1"), "{head}");
+            assert!(
+                head.contains("content-type: application/x-protobuf"),
+                "{head}"
+            );
+            assert!(head.contains("x-tenant: t 1"), "{head}");
+        }
+        assert_eq!(first.body, second.body);
+        let decoded =
+            <opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest as prost::Message>::decode(
+                first.body.as_slice(),
+            )
+            .unwrap();
+        let spans = &decoded.resource_spans[0].scope_spans[0].spans;
+        assert_eq!(spans.len(), 1);
+        assert_eq!(spans[0].name, "chat gpt-4o");
+        assert_eq!(spans[0].span_id, 2_u64.to_be_bytes());
+    }
+
+    #[test]
+    fn a_refusing_collector_is_an_error_that_names_its_status() {
+        let (url, received) = collector(vec![400]);
+        let exporter = OtlpTraceExporter::new(url, &env(&[])).unwrap();
+        let error = futures_executor::block_on(exporter.export(vec![span()])).unwrap_err();
+        assert!(error.to_string().contains("400"), "{error}");
+        assert!(received.recv().is_ok());
+        assert!(
+            received.recv_timeout(Duration::from_millis(300)).is_err(),
+            "a 400 is not tried again"
+        );
+    }
 
     fn env(vars: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
         move |name| {
