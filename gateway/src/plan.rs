@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use provider_sdk::abi::RouteType;
-use serde::Deserialize;
 
 use crate::config::StreamingPolicy;
 use crate::errors::GatewayError;
@@ -109,7 +108,7 @@ pub fn make_plan(ai: &AiRoute, input: PlanInput) -> Result<Plan, GatewayError> {
 }
 
 /// The tuning parameters of a request that its span reports (`gen_ai.request.*`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct RequestParams {
     pub max_tokens: Option<u64>,
     pub temperature: Option<f64>,
@@ -125,31 +124,6 @@ impl RequestParams {
             top_p: options.get("top_p").and_then(|v| v.as_f64()),
         }
     }
-
-    /// The ones a client's body sets (`max_completion_tokens` standing in for `max_tokens`),
-    /// skimmed with serde skipping everything else. A body where they have other types gives
-    /// none: it is the client's business (`preserve`), or was refused already.
-    ///
-    /// A second pass over the body, made only for a sampled span: provider-sdk's
-    /// `peek_request`, which validates the body first, visits these fields but does not return
-    /// their values.
-    pub fn skim(body: &[u8]) -> RequestParams {
-        #[derive(Deserialize)]
-        struct Skim {
-            max_tokens: Option<u64>,
-            max_completion_tokens: Option<u64>,
-            temperature: Option<f64>,
-            top_p: Option<f64>,
-        }
-        serde_json::from_slice::<Skim>(body).map_or_else(
-            |_| RequestParams::default(),
-            |s| RequestParams {
-                max_tokens: s.max_tokens.or(s.max_completion_tokens),
-                temperature: s.temperature,
-                top_p: s.top_p,
-            },
-        )
-    }
 }
 
 /// The few facts of the client's body that the plan needs, read once by the handler.
@@ -158,6 +132,9 @@ pub struct RequestFacts {
     pub model: Option<String>,
     pub stream: bool,
     pub include_usage: bool,
+    /// The client's tuning parameters (`max_completion_tokens` standing in for `max_tokens`),
+    /// for the span.
+    pub params: RequestParams,
 }
 
 impl RequestFacts {
@@ -170,6 +147,11 @@ impl RequestFacts {
             model: peek.model.map(|m| m.into_owned()),
             stream: peek.stream,
             include_usage: peek.include_usage,
+            params: RequestParams {
+                max_tokens: peek.max_tokens,
+                temperature: peek.temperature,
+                top_p: peek.top_p,
+            },
         })
     }
 }
@@ -179,10 +161,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn request_params_are_skimmed_from_the_body_and_read_from_options() {
+    fn request_params_are_read_with_the_facts_and_from_options() {
         let body = br#"{"messages":[{"role":"user","content":"hi"}],"max_completion_tokens":256,"temperature":0.2,"top_p":0.9}"#;
         assert_eq!(
-            RequestParams::skim(body),
+            RequestFacts::read(RouteType::CHAT, body).unwrap().params,
             RequestParams {
                 max_tokens: Some(256),
                 temperature: Some(0.2),
@@ -190,7 +172,9 @@ mod tests {
             }
         );
         assert_eq!(
-            RequestParams::skim(br#"{"temperature":"hot"}"#),
+            RequestFacts::read(RouteType::PRESERVE, br#"{"temperature":"hot"}"#)
+                .unwrap()
+                .params,
             RequestParams::default()
         );
         assert_eq!(

@@ -17,7 +17,7 @@ use provider_sdk::abi::{HeaderRef, RequestPlan, ResponseMeta, RouteType};
 
 use crate::errors::GatewayError;
 use crate::exchange::{Ending, Exchange, ResponseBody};
-use crate::plan::{Plan, PlanInput, RequestFacts, RequestParams, TemplateInputs};
+use crate::plan::{Plan, PlanInput, RequestFacts, TemplateInputs};
 use crate::route_actor::{MakePlan, RouteActor};
 use crate::router::RouteMatch;
 use crate::runtime::{AiRoute, RouteRuntime};
@@ -224,9 +224,7 @@ async fn proxy(
     exchange.client_body(&body);
 
     let facts = RequestFacts::read(route_type, &body)?;
-    let asked = exchange
-        .wants_request_params()
-        .then(|| RequestParams::skim(&body));
+    let asked = exchange.wants_request_params().then_some(facts.params);
     let input = PlanInput {
         body_model: facts.model,
         stream_requested: facts.stream,

@@ -36,6 +36,33 @@ pub(crate) struct FieldShape<'a> {
     pub(crate) elements: ElementFacts,
     /// The kind of the `include_usage` member, when the field is an object that has one.
     pub(crate) include_usage: Option<Kind>,
+    /// The value, when the field is a number.
+    pub(crate) number: Option<Number>,
+}
+
+/// A number as JSON wrote it: an integer keeps its exact value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Number {
+    Unsigned(u64),
+    Negative(i64),
+    Float(f64),
+}
+
+impl Number {
+    pub(crate) fn as_u64(self) -> Option<u64> {
+        match self {
+            Number::Unsigned(n) => Some(n),
+            Number::Negative(_) | Number::Float(_) => None,
+        }
+    }
+
+    pub(crate) fn as_f64(self) -> f64 {
+        match self {
+            Number::Unsigned(n) => n as f64,
+            Number::Negative(n) => n as f64,
+            Number::Float(f) => f,
+        }
+    }
 }
 
 /// What the elements of an array are, as far as validation cares.
@@ -92,6 +119,14 @@ impl FieldVisitor {
             text: None,
             elements: ElementFacts::default(),
             include_usage: None,
+            number: None,
+        }
+    }
+
+    fn number<'a>(kind: Kind, number: Number) -> FieldShape<'a> {
+        FieldShape {
+            number: Some(number),
+            ..Self::of(kind)
         }
     }
 }
@@ -107,16 +142,16 @@ impl<'de> Visitor<'de> for FieldVisitor {
         Ok(Self::of(Kind::Bool(v)))
     }
 
-    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(Self::of(Kind::Integer))
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Self::number(Kind::Integer, Number::Negative(v)))
     }
 
-    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(Self::of(Kind::Integer))
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Self::number(Kind::Integer, Number::Unsigned(v)))
     }
 
-    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(Self::of(Kind::Float))
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(Self::number(Kind::Float, Number::Float(v)))
     }
 
     fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {

@@ -10,7 +10,7 @@ use std::borrow::Cow;
 
 use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
 
-use super::json_shape::{FieldSeed, FieldShape, Kind};
+use super::json_shape::{FieldSeed, FieldShape, Kind, Number};
 use crate::abi::{ModuleError, RouteType};
 use crate::json_edit::ObjectKey;
 
@@ -21,7 +21,7 @@ pub const MULTIPLE_FORMATS: &str = "request matches multiple LLM request formats
 pub const NO_VALID_PROMPTS: &str = "request body doesn't contain valid prompts";
 
 /// What the gateway reads from a client request.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RequestPeek<'a> {
     /// `None` when absent or `null`; an empty string stays `Some("")`.
     pub model: Option<Cow<'a, str>>,
@@ -31,6 +31,11 @@ pub struct RequestPeek<'a> {
     pub has_messages: bool,
     pub has_prompt: bool,
     pub has_input: bool,
+    /// `max_tokens`, else `max_completion_tokens`, when a non-negative integer.
+    pub max_tokens: Option<u64>,
+    /// `temperature` and `top_p`, when numbers.
+    pub temperature: Option<f64>,
+    pub top_p: Option<f64>,
 }
 
 /// Reads and validates a client body for `route_type`. For `preserve` the body is the client's
@@ -244,7 +249,13 @@ impl<'a> Fields<'a> {
             .stream_options
             .as_ref()
             .is_some_and(|o| o.kind == Kind::Object && o.include_usage == Some(Kind::Bool(true)));
+        let number = |field: &Option<FieldShape<'_>>| field.as_ref().and_then(|f| f.number);
         RequestPeek {
+            max_tokens: number(&self.max_tokens)
+                .or(number(&self.max_completion_tokens))
+                .and_then(Number::as_u64),
+            temperature: number(&self.temperature).map(Number::as_f64),
+            top_p: number(&self.top_p).map(Number::as_f64),
             stream: kind_of(&self.stream) == Some(Kind::Bool(true)),
             include_usage,
             has_messages: kind_of(&self.messages).is_some(),
@@ -378,6 +389,30 @@ mod tests {
         let body = fixture("unit/requests/llm-v1-completion-template.json");
         let error = peek_request(RouteType::COMPLETIONS, &body).unwrap_err();
         assert!(error.message.starts_with("'prompt' must be a string"));
+    }
+
+    #[test]
+    fn tuning_parameters_are_read_in_the_same_pass() {
+        let body =
+            format!(r#"{{{MESSAGES},"max_completion_tokens":256,"temperature":1,"top_p":0.9}}"#);
+        let peek = peek_request(RouteType::CHAT, body.as_bytes()).unwrap();
+        assert_eq!(
+            (peek.max_tokens, peek.temperature, peek.top_p),
+            (Some(256), Some(1.0), Some(0.9))
+        );
+        let body = format!(r#"{{{MESSAGES},"max_tokens":64,"max_completion_tokens":256}}"#);
+        let peek = peek_request(RouteType::CHAT, body.as_bytes()).unwrap();
+        assert_eq!(peek.max_tokens, Some(64));
+        // A preserve body is the client's business: a value of another type is no value.
+        let peek = peek_request(
+            RouteType::PRESERVE,
+            br#"{"temperature":"hot","max_tokens":-1,"top_p":0.5}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (peek.max_tokens, peek.temperature, peek.top_p),
+            (None, None, Some(0.5))
+        );
     }
 
     #[test]
