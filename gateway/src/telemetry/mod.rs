@@ -11,6 +11,7 @@ mod analytics_sink;
 pub mod config;
 pub mod metrics;
 mod otlp_encode;
+mod otlp_http;
 mod otlp_traces;
 pub mod prometheus;
 pub mod semconv;
