@@ -12,10 +12,9 @@ use actix_web::{web, App, HttpResponse, HttpServer};
 use serde::Serialize;
 
 use crate::errors::GatewayError;
-use crate::route_actor::ReadStats;
 use crate::runtime::Runtime;
 use crate::server::ActorDirectory;
-use crate::stats::{Counters, ErrorCounts, LatencySummary, RouteStats};
+use crate::stats::{Counters, ErrorCounts, LatencySummary};
 use crate::telemetry::Telemetry;
 
 pub struct AdminState {
@@ -115,20 +114,8 @@ struct TokenCounts {
     total: u64,
 }
 
-async fn merged_stats(state: &AdminState) -> Vec<RouteStats> {
-    let mut merged = vec![RouteStats::default(); state.runtime.routes.len()];
-    for worker in state.directory.snapshot() {
-        for (index, actor) in worker.iter().enumerate() {
-            if let (Ok(stats), Some(total)) = (actor.send(ReadStats).await, merged.get_mut(index)) {
-                total.merge(&stats);
-            }
-        }
-    }
-    merged
-}
-
 async fn status_routes(state: web::Data<AdminState>) -> HttpResponse {
-    let merged = merged_stats(&state).await;
+    let merged = state.directory.merged_stats(state.runtime.routes.len());
     let routes: Vec<RouteStatus<'_>> = state
         .runtime
         .routes
@@ -163,7 +150,7 @@ async fn status_routes(state: web::Data<AdminState>) -> HttpResponse {
 }
 
 async fn metrics(state: web::Data<AdminState>) -> HttpResponse {
-    let merged = merged_stats(&state).await;
+    let merged = state.directory.merged_stats(state.runtime.routes.len());
     let text = crate::telemetry::prometheus::render(
         &state.runtime.routes,
         &merged,

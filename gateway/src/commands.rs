@@ -153,6 +153,10 @@ pub fn serve(args: ServeArgs) -> i32 {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
     let runtime = Arc::new(runtime);
     let directory = Arc::new(ActorDirectory::default());
+    if let Err(e) = telemetry.start_metric_export(directory.clone(), runtime.routes.clone()) {
+        print_errors(&[e]);
+        return 1;
+    }
     let admin_state = AdminState {
         runtime: runtime.clone(),
         directory: directory.clone(),

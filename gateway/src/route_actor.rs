@@ -1,36 +1,33 @@
 //! The route actor: one per route on each worker thread. It turns a request's facts into a
-//! [`Plan`] and keeps the route's usage statistics for that worker, in total and per target, and
-//! records them into the OTLP metric instruments when metrics are exported. The admin API reads
-//! every worker's instance and merges them.
+//! [`Plan`] and keeps the route's usage statistics for that worker, in total and per target. The
+//! statistics sit behind a mutex that only this actor and the readers take: the admin API and the
+//! OTLP metric export merge every worker's copy when they need it, so reading them costs the
+//! request path nothing.
 //!
 //! Why per worker: a same-thread `send().await` costs well under a microsecond, while one actor
 //! shared by all workers serialises every request through one thread and halved throughput when
 //! measured (see DESIGN.md, "Data path").
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use actix::{Actor, Context, Handler, Message, MessageResult};
+use actix::{Actor, Context, Handler, Message};
 
 use crate::errors::GatewayError;
 use crate::plan::{make_plan, Plan, PlanInput};
 use crate::runtime::RouteRuntime;
 use crate::stats::{Outcome, RouteStats};
-use crate::telemetry::metrics::{Instruments, RouteSeries};
+
+/// One worker's statistics of one route.
+pub type SharedStats = Arc<Mutex<RouteStats>>;
 
 pub struct RouteActor {
     route: Arc<RouteRuntime>,
-    stats: RouteStats,
-    /// Present when metrics are exported over OTLP.
-    series: Option<RouteSeries>,
+    stats: SharedStats,
 }
 
 impl RouteActor {
-    pub fn new(route: Arc<RouteRuntime>, instruments: Option<Instruments>) -> RouteActor {
-        RouteActor {
-            series: instruments.map(|i| RouteSeries::new(i, &route)),
-            route,
-            stats: RouteStats::default(),
-        }
+    pub fn new(route: Arc<RouteRuntime>, stats: SharedStats) -> RouteActor {
+        RouteActor { route, stats }
     }
 }
 
@@ -48,11 +45,6 @@ pub struct MakePlan(pub PlanInput);
 #[rtype(result = "()")]
 pub struct RecordOutcome(pub Outcome);
 
-/// A copy of this worker's statistics for the route.
-#[derive(Message)]
-#[rtype(result = "RouteStats")]
-pub struct ReadStats;
-
 impl Handler<MakePlan> for RouteActor {
     type Result = Result<Plan, GatewayError>;
 
@@ -68,17 +60,8 @@ impl Handler<RecordOutcome> for RouteActor {
     type Result = ();
 
     fn handle(&mut self, msg: RecordOutcome, _: &mut Context<Self>) {
-        self.stats.record(&msg.0);
-        if let Some(series) = &mut self.series {
-            series.record(&msg.0);
+        if let Ok(mut stats) = self.stats.lock() {
+            stats.record(&msg.0);
         }
-    }
-}
-
-impl Handler<ReadStats> for RouteActor {
-    type Result = MessageResult<ReadStats>;
-
-    fn handle(&mut self, _: ReadStats, _: &mut Context<Self>) -> Self::Result {
-        MessageResult(self.stats.clone())
     }
 }

@@ -7,8 +7,9 @@ use std::sync::{Arc, Mutex};
 use actix::{Actor, Addr};
 use actix_web::{web, App, HttpServer};
 
-use crate::route_actor::RouteActor;
+use crate::route_actor::{RouteActor, SharedStats};
 use crate::runtime::Runtime;
+use crate::stats::RouteStats;
 use crate::telemetry::Telemetry;
 
 /// What one worker thread owns.
@@ -21,23 +22,42 @@ pub struct WorkerState {
     pub telemetry: Arc<Telemetry>,
 }
 
-/// Every worker's route actors, so that the admin API can read and merge their statistics.
+/// Every worker's route actors and their statistics, so that the admin API and the OTLP metric
+/// export can merge them.
 #[derive(Default)]
 pub struct ActorDirectory {
-    workers: Mutex<Vec<Vec<Addr<RouteActor>>>>,
+    workers: Mutex<Vec<WorkerRoutes>>,
+}
+
+struct WorkerRoutes {
+    actors: Vec<Addr<RouteActor>>,
+    stats: Vec<SharedStats>,
 }
 
 impl ActorDirectory {
-    fn register(&self, actors: Vec<Addr<RouteActor>>) {
+    fn register(&self, actors: Vec<Addr<RouteActor>>, stats: Vec<SharedStats>) {
         if let Ok(mut workers) = self.workers.lock() {
             // A restarted worker registers anew; the actors of the one it replaced are gone.
-            workers.retain(|w| w.iter().all(|a| a.connected()));
-            workers.push(actors);
+            workers.retain(|w| w.actors.iter().all(|a| a.connected()));
+            workers.push(WorkerRoutes { actors, stats });
         }
     }
 
-    pub fn snapshot(&self) -> Vec<Vec<Addr<RouteActor>>> {
-        self.workers.lock().map(|w| w.clone()).unwrap_or_default()
+    /// Each of `routes` routes' statistics, merged across the workers, indexed like the
+    /// runtime's routes. Still readable once the workers have stopped, for a last export.
+    pub fn merged_stats(&self, routes: usize) -> Vec<RouteStats> {
+        let mut merged = vec![RouteStats::default(); routes];
+        let Ok(workers) = self.workers.lock() else {
+            return merged;
+        };
+        for worker in workers.iter() {
+            for (total, stats) in merged.iter_mut().zip(&worker.stats) {
+                if let Ok(stats) = stats.lock() {
+                    total.merge(&stats);
+                }
+            }
+        }
+        merged
     }
 }
 
@@ -49,12 +69,18 @@ pub fn bind_proxy(
     workers: usize,
 ) -> std::io::Result<(actix_web::dev::Server, Vec<SocketAddr>)> {
     let server = HttpServer::new(move || {
+        let stats: Vec<SharedStats> = runtime
+            .routes
+            .iter()
+            .map(|_| SharedStats::default())
+            .collect();
         let actors: Vec<Addr<RouteActor>> = runtime
             .routes
             .iter()
-            .map(|route| RouteActor::new(route.clone(), telemetry.instruments.clone()).start())
+            .zip(&stats)
+            .map(|(route, stats)| RouteActor::new(route.clone(), stats.clone()).start())
             .collect();
-        directory.register(actors.clone());
+        directory.register(actors.clone(), stats);
         let clients = runtime
             .services
             .iter()

@@ -30,6 +30,9 @@ pub struct Buckets {
     bounds: &'static [f64],
     counts: Box<[u64]>,
     sum: f64,
+    /// The extremes of what was recorded (OTLP carries them with a histogram).
+    min: f64,
+    max: f64,
 }
 
 impl Buckets {
@@ -38,6 +41,8 @@ impl Buckets {
             bounds,
             counts: vec![0; bounds.len() + 1].into_boxed_slice(),
             sum: 0.0,
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
         }
     }
 
@@ -47,6 +52,8 @@ impl Buckets {
             *count += 1;
         }
         self.sum += value;
+        self.min = self.min.min(value);
+        self.max = self.max.max(value);
     }
 
     /// Adds `other`'s counts; both must have the same bounds, as every instance of one metric does.
@@ -55,6 +62,8 @@ impl Buckets {
             *a += b;
         }
         self.sum += other.sum;
+        self.min = self.min.min(other.min);
+        self.max = self.max.max(other.max);
     }
 
     pub fn bounds(&self) -> &'static [f64] {
@@ -72,6 +81,11 @@ impl Buckets {
 
     pub fn sum(&self) -> f64 {
         self.sum
+    }
+
+    /// The smallest and largest values recorded, once there is one.
+    pub fn extremes(&self) -> Option<(f64, f64)> {
+        (self.min <= self.max).then_some((self.min, self.max))
     }
 }
 
@@ -102,5 +116,7 @@ mod tests {
         assert_eq!(a.counts()[1], 2);
         assert_eq!(a.counts()[DURATION_BOUNDS.len()], 1);
         assert!((a.sum() - 100.03).abs() < 1e-9);
+        assert_eq!(a.extremes(), Some((0.015, 100.0)));
+        assert_eq!(Buckets::new(DURATION_BOUNDS).extremes(), None);
     }
 }

@@ -21,19 +21,21 @@ pub mod spans;
 mod test_support;
 
 use std::sync::atomic::AtomicU64;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry::KeyValue;
-use opentelemetry_otlp::{Protocol, WithExportConfig};
-use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider, Temporality};
 use opentelemetry_sdk::trace::{SdkTracerProvider, SpanExporter as _};
 use opentelemetry_sdk::Resource;
 
 pub use analytics_sink::AnalyticsSink;
 use config::ExportConfig;
-use metrics::{CountingExporter, Instruments};
+use metrics::MetricExport;
+use otlp_http::OtlpHttp;
 use otlp_traces::OtlpTraceExporter;
+
+use crate::runtime::RouteRuntime;
+use crate::server::ActorDirectory;
 use span_queue::{QueueConfig, QueuedSpanProcessor};
 use spans::Tracing;
 
@@ -49,11 +51,18 @@ pub struct DropCounters {
 #[derive(Default)]
 pub struct Telemetry {
     pub tracing: Option<Tracing>,
-    pub instruments: Option<Instruments>,
     pub analytics: Option<AnalyticsSink>,
     pub dropped: DropCounters,
     tracer_provider: Option<SdkTracerProvider>,
-    meter_provider: Option<SdkMeterProvider>,
+    /// Where metrics go, until [`Telemetry::start_metric_export`] hands it to the export thread.
+    metrics: Mutex<Option<MetricsTarget>>,
+    metric_export: Mutex<Option<MetricExport>>,
+}
+
+struct MetricsTarget {
+    http: OtlpHttp,
+    resource: Vec<u8>,
+    interval: Duration,
 }
 
 impl Telemetry {
@@ -82,28 +91,18 @@ impl Telemetry {
             telemetry.tracer_provider = Some(provider);
         }
         if let Some(endpoint) = &config.metrics_endpoint {
-            let exporter = opentelemetry_otlp::MetricExporter::builder()
-                .with_http()
-                .with_endpoint(endpoint.clone())
-                .with_protocol(Protocol::HttpBinary)
-                .with_temporality(Temporality::Cumulative)
-                .build()
-                .map_err(|e| {
-                    format!("cannot set up the OTLP metric exporter for {endpoint}: {e}")
-                })?;
-            // The reader exports from a thread of its own, every OTEL_METRIC_EXPORT_INTERVAL ms
-            // (60 s by default).
-            let reader = PeriodicReader::builder(CountingExporter::new(
-                exporter,
-                telemetry.dropped.metric_exports.clone(),
-            ))
-            .build();
-            let provider = SdkMeterProvider::builder()
-                .with_reader(reader)
-                .with_resource(resource)
-                .build();
-            telemetry.instruments = Some(Instruments::new(&provider.meter("ai-gateway")));
-            telemetry.meter_provider = Some(provider);
+            let env = |name: &str| std::env::var(name).ok();
+            let http = OtlpHttp::new(endpoint.clone(), "METRICS", &env)
+                .map_err(|e| format!("cannot set up the OTLP metric exporter: {e}"))?;
+            let interval = env("OTEL_METRIC_EXPORT_INTERVAL")
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .filter(|ms| *ms > 0)
+                .map_or(Duration::from_secs(60), Duration::from_millis);
+            telemetry.metrics = Mutex::new(Some(MetricsTarget {
+                http,
+                resource: otlp_encode::resource(&resource),
+                interval,
+            }));
         }
         if let Some(target) = &config.analytics {
             telemetry.analytics = Some(AnalyticsSink::open(
@@ -114,16 +113,39 @@ impl Telemetry {
         Ok(telemetry)
     }
 
-    /// Exports what is still queued; called once the server has stopped.
+    /// Starts exporting the statistics of `routes` that `directory` merges, when metrics are
+    /// exported; once.
+    pub fn start_metric_export(
+        &self,
+        directory: Arc<ActorDirectory>,
+        routes: Vec<Arc<RouteRuntime>>,
+    ) -> Result<(), String> {
+        let Some(target) = self.metrics.lock().ok().and_then(|mut m| m.take()) else {
+            return Ok(());
+        };
+        let export = MetricExport::start(
+            target.http,
+            target.resource,
+            target.interval,
+            directory,
+            routes,
+            self.dropped.metric_exports.clone(),
+        )
+        .map_err(|e| format!("cannot start the metric export thread: {e}"))?;
+        if let Ok(mut slot) = self.metric_export.lock() {
+            *slot = Some(export);
+        }
+        Ok(())
+    }
+
+    /// Exports what is still queued and the last metrics; called once the server has stopped.
     pub fn shutdown(&self) {
+        if let Some(export) = self.metric_export.lock().ok().and_then(|mut e| e.take()) {
+            export.shutdown();
+        }
         if let Some(provider) = &self.tracer_provider {
             if let Err(e) = provider.shutdown() {
                 tracing::warn!("traces not all exported at shutdown: {e}");
-            }
-        }
-        if let Some(provider) = &self.meter_provider {
-            if let Err(e) = provider.shutdown() {
-                tracing::warn!("metrics not all exported at shutdown: {e}");
             }
         }
     }

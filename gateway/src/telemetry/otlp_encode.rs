@@ -1,5 +1,5 @@
 //! Spans to OTLP protobuf bytes (`ExportTraceServiceRequest`), written straight from the SDK's
-//! `SpanData` into one buffer.
+//! `SpanData` into one buffer; and the protobuf writing the metric export shares.
 //!
 //! Why not `opentelemetry-proto`'s conversion and prost: it first builds the whole request as
 //! owned proto structs (a `String` per attribute key and value, a `Vec` per list) and only then
@@ -19,10 +19,10 @@ const IS_REMOTE: u32 = 0x200;
 
 const VARINT: u32 = 0;
 const FIXED64: u32 = 1;
-const LEN: u32 = 2;
+pub(super) const LEN: u32 = 2;
 const FIXED32: u32 = 5;
 
-fn varint(out: &mut Vec<u8>, mut value: u64) {
+pub(super) fn varint(out: &mut Vec<u8>, mut value: u64) {
     while value >= 0x80 {
         out.push((value as u8) | 0x80);
         value >>= 7;
@@ -30,22 +30,22 @@ fn varint(out: &mut Vec<u8>, mut value: u64) {
     out.push(value as u8);
 }
 
-fn tag(out: &mut Vec<u8>, field: u32, wire: u32) {
+pub(super) fn tag(out: &mut Vec<u8>, field: u32, wire: u32) {
     varint(out, u64::from(field << 3 | wire));
 }
 
-fn bytes_field(out: &mut Vec<u8>, field: u32, bytes: &[u8]) {
+pub(super) fn bytes_field(out: &mut Vec<u8>, field: u32, bytes: &[u8]) {
     tag(out, field, LEN);
     varint(out, bytes.len() as u64);
     out.extend_from_slice(bytes);
 }
 
-fn varint_field(out: &mut Vec<u8>, field: u32, value: u64) {
+pub(super) fn varint_field(out: &mut Vec<u8>, field: u32, value: u64) {
     tag(out, field, VARINT);
     varint(out, value);
 }
 
-fn fixed64_field(out: &mut Vec<u8>, field: u32, value: u64) {
+pub(super) fn fixed64_field(out: &mut Vec<u8>, field: u32, value: u64) {
     tag(out, field, FIXED64);
     out.extend_from_slice(&value.to_le_bytes());
 }
@@ -58,7 +58,7 @@ fn fixed32_field(out: &mut Vec<u8>, field: u32, value: u32) {
 /// A length-delimited message written by `body`. Its length is only known afterwards: one byte
 /// is kept for it, enough for most messages here (an attribute, a value); a longer one moves its
 /// body to make room.
-fn message(out: &mut Vec<u8>, field: u32, body: impl FnOnce(&mut Vec<u8>)) {
+pub(super) fn message(out: &mut Vec<u8>, field: u32, body: impl FnOnce(&mut Vec<u8>)) {
     tag(out, field, LEN);
     let at = out.len();
     out.push(0);
@@ -73,7 +73,7 @@ fn message(out: &mut Vec<u8>, field: u32, body: impl FnOnce(&mut Vec<u8>)) {
     out.splice(at..at + 1, prefix);
 }
 
-fn unix_nanos(time: std::time::SystemTime) -> u64 {
+pub(super) fn unix_nanos(time: std::time::SystemTime) -> u64 {
     time.duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
@@ -115,7 +115,7 @@ fn any_value(out: &mut Vec<u8>, value: &Value) {
 }
 
 /// `KeyValue` entries as repeated field `field`.
-fn attributes<'a>(
+pub(super) fn attributes<'a>(
     out: &mut Vec<u8>,
     field: u32,
     pairs: impl IntoIterator<Item = (&'a str, &'a Value)>,
@@ -128,7 +128,7 @@ fn attributes<'a>(
     }
 }
 
-fn key_values(kvs: &[KeyValue]) -> impl Iterator<Item = (&str, &Value)> {
+pub(super) fn key_values(kvs: &[KeyValue]) -> impl Iterator<Item = (&str, &Value)> {
     kvs.iter().map(|kv| (kv.key.as_str(), &kv.value))
 }
 

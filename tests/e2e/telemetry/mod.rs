@@ -6,6 +6,7 @@ mod analytics;
 mod collector_down;
 mod retries;
 mod secrets;
+mod shutdown;
 mod traces;
 
 use ai_gateway_tests::{
