@@ -597,25 +597,12 @@ pub fn route_span_attributes(
     service: &str,
     ai: Option<&crate::runtime::AiRoute>,
 ) -> Vec<KeyValue> {
-    let text = |s: &str| Value::String(StringValue::from(Arc::<str>::from(s)));
-    let mut attributes = vec![
-        KeyValue::new(semconv::ROUTE, text(route)),
-        KeyValue::new(semconv::SERVICE, text(service)),
-    ];
+    let mut attributes = semconv::route_attributes(route, service, ai);
     if let Some(ai) = ai {
-        let (provider, system) = semconv::provider_names(&ai.config.model.provider);
-        attributes.extend([
-            KeyValue::new(
-                semconv::OPERATION_NAME,
-                ai.config.route_type.operation_name(),
-            ),
-            KeyValue::new(semconv::PROVIDER_NAME, text(provider)),
-            KeyValue::new(semconv::SYSTEM, text(system)),
-            KeyValue::new(
-                semconv::PROVIDER_MODULE,
-                Value::String(StringValue::from(ai.module_file.clone())),
-            ),
-        ]);
+        attributes.push(KeyValue::new(
+            semconv::PROVIDER_MODULE,
+            Value::String(StringValue::from(ai.module_file.clone())),
+        ));
     }
     attributes
 }

@@ -44,22 +44,8 @@ pub fn split_authority(authority: &str) -> (&str, Option<u16>) {
 }
 
 /// The attributes of a target's series: the route's, then the target's.
-fn target_attributes(route: &RouteRuntime, target: &TargetKey) -> Vec<KeyValue> {
-    let mut all = vec![
-        KeyValue::new(semconv::ROUTE, route.name.clone()),
-        KeyValue::new(semconv::SERVICE, route.service_name.clone()),
-    ];
-    if let Some(ai) = &route.ai {
-        let (provider, system) = semconv::provider_names(&ai.config.model.provider);
-        all.extend([
-            KeyValue::new(
-                semconv::OPERATION_NAME,
-                ai.config.route_type.operation_name(),
-            ),
-            KeyValue::new(semconv::PROVIDER_NAME, provider.to_string()),
-            KeyValue::new(semconv::SYSTEM, system.to_string()),
-        ]);
-    }
+pub fn target_attributes(route: &RouteRuntime, target: &TargetKey) -> Vec<KeyValue> {
+    let mut all = semconv::route_attributes(&route.name, &route.service_name, route.ai.as_ref());
     all.push(KeyValue::new(semconv::REQUEST_MODEL, target.model.clone()));
     all.push(KeyValue::new(
         semconv::RESPONSE_MODEL,

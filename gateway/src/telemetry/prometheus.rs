@@ -7,8 +7,7 @@ use std::fmt::Write;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use super::metrics::split_authority;
-use super::semconv;
+use super::metrics::target_attributes;
 use super::DropCounters;
 use crate::runtime::RouteRuntime;
 use crate::stats::{Buckets, ErrorClass, RouteStats, TargetKey};
@@ -34,31 +33,17 @@ fn escape(value: &str) -> String {
     out
 }
 
-/// `name="value",…` for a target of a route.
+/// `name="value",…` for a target of a route: the attributes its OTLP series carry.
 fn target_labels(route: &RouteRuntime, target: &TargetKey) -> String {
-    let mut pairs: Vec<(&str, String)> = vec![
-        (semconv::ROUTE, route.name.clone()),
-        (semconv::SERVICE, route.service_name.clone()),
-    ];
-    if let Some(ai) = &route.ai {
-        let (provider, system) = semconv::provider_names(&ai.config.model.provider);
-        pairs.push((
-            semconv::OPERATION_NAME,
-            ai.config.route_type.operation_name().to_string(),
-        ));
-        pairs.push((semconv::PROVIDER_NAME, provider.to_string()));
-        pairs.push((semconv::SYSTEM, system.to_string()));
-    }
-    pairs.push((semconv::REQUEST_MODEL, target.model.clone()));
-    pairs.push((semconv::RESPONSE_MODEL, target.response_model.clone()));
-    let (address, port) = split_authority(&target.host);
-    pairs.push((semconv::SERVER_ADDRESS, address.to_string()));
-    if let Some(port) = port {
-        pairs.push((semconv::SERVER_PORT, port.to_string()));
-    }
-    pairs
+    target_attributes(route, target)
         .iter()
-        .map(|(name, value)| format!("{}=\"{}\"", label_name(name), escape(value)))
+        .map(|kv| {
+            format!(
+                "{}=\"{}\"",
+                label_name(kv.key.as_str()),
+                escape(&kv.value.as_str())
+            )
+        })
         .collect::<Vec<_>>()
         .join(",")
 }

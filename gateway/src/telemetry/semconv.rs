@@ -2,6 +2,10 @@
 //! and its own under the `ai_gateway.` prefix. One place, so that spans, OTLP metrics and the
 //! Prometheus text use the same names.
 
+use std::sync::Arc;
+
+use opentelemetry::{KeyValue, StringValue, Value};
+
 pub const OPERATION_NAME: &str = "gen_ai.operation.name";
 pub const PROVIDER_NAME: &str = "gen_ai.provider.name";
 /// The name older backends read instead of `gen_ai.provider.name`.
@@ -54,6 +58,30 @@ pub fn provider_names(provider: &str) -> (&str, &str) {
         "mistral" => ("mistral_ai", "mistral_ai"),
         other => (other, other),
     }
+}
+
+/// The attributes that name a route in its spans and metric series: route, service, and for an
+/// ai-proxy route the operation, provider and system. Values are shared strings, so cloning the
+/// list per request only bumps reference counts.
+pub fn route_attributes(
+    route: &str,
+    service: &str,
+    ai: Option<&crate::runtime::AiRoute>,
+) -> Vec<KeyValue> {
+    let text = |s: &str| Value::String(StringValue::from(Arc::<str>::from(s)));
+    let mut attributes = vec![
+        KeyValue::new(ROUTE, text(route)),
+        KeyValue::new(SERVICE, text(service)),
+    ];
+    if let Some(ai) = ai {
+        let (provider, system) = provider_names(&ai.config.model.provider);
+        attributes.extend([
+            KeyValue::new(OPERATION_NAME, ai.config.route_type.operation_name()),
+            KeyValue::new(PROVIDER_NAME, text(provider)),
+            KeyValue::new(SYSTEM, text(system)),
+        ]);
+    }
+    attributes
 }
 
 #[cfg(test)]
