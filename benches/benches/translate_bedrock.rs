@@ -10,22 +10,9 @@
 mod common;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use provider_sdk::framing::aws_eventstream::{encode_message, HeaderValue};
+use provider_sdk::framing::aws_eventstream::encode_event;
 
 const BEDROCK_RESPONSE: &[u8] = br#"{"output":{"message":{"role":"assistant","content":[{"text":"Two. One plus one makes two, the first even number."}]}},"stopReason":"end_turn","usage":{"inputTokens":24,"outputTokens":12,"totalTokens":36},"metrics":{"latencyMs":120}}"#;
-
-/// One ConverseStream event in Bedrock's `application/vnd.amazon.eventstream` framing.
-fn bedrock_event(event_type: &str, payload: &[u8]) -> Vec<u8> {
-    encode_message(
-        &[
-            (":event-type", HeaderValue::String(event_type)),
-            (":content-type", HeaderValue::String("application/json")),
-            (":message-type", HeaderValue::String("event")),
-        ],
-        payload,
-    )
-    .unwrap()
-}
 
 fn benches(c: &mut Criterion) {
     common::translators(
@@ -36,11 +23,13 @@ fn benches(c: &mut Criterion) {
             module: provider_sdk::provider_module::<ai_provider_bedrock::Bedrock>(),
             options: r#"{"max_tokens":512,"bedrock":{"aws_region":"us-east-1"}}"#,
             response: BEDROCK_RESPONSE,
-            stream_start: bedrock_event("messageStart", br#"{"p":"abcd","role":"assistant"}"#),
-            chunk: bedrock_event(
+            stream_start: encode_event("messageStart", br#"{"p":"abcd","role":"assistant"}"#)
+                .unwrap(),
+            chunk: encode_event(
                 "contentBlockDelta",
                 br#"{"contentBlockIndex":0,"delta":{"text":" two"},"p":"abcdefgh"}"#,
-            ),
+            )
+            .unwrap(),
             stream_headers: &[("content-type", "application/vnd.amazon.eventstream")],
         },
     );

@@ -2,7 +2,9 @@
 //! mock Bedrock answers in the real wire format: a prelude with its CRC-32, string headers, a JSON
 //! payload, and the message's CRC-32.
 
-use provider_sdk::framing::aws_eventstream::{encode_message, HeaderValue};
+use provider_sdk::framing::aws_eventstream::{
+    encode_event, encode_exception, encode_message, HeaderValue,
+};
 use serde_json::Value;
 
 /// One message with string headers, encoded by the SDK whose decoder the gateway runs.
@@ -16,28 +18,13 @@ pub fn frame(headers: &[(&str, &str)], payload: &[u8]) -> Vec<u8> {
 
 /// A ConverseStream event, e.g. `contentBlockDelta`.
 pub fn event(event_type: &str, payload: &Value) -> Vec<u8> {
-    frame(
-        &[
-            (":event-type", event_type),
-            (":content-type", "application/json"),
-            (":message-type", "event"),
-        ],
-        payload.to_string().as_bytes(),
-    )
+    encode_event(event_type, payload.to_string().as_bytes()).unwrap()
 }
 
 /// A ConverseStream exception, e.g. `throttlingException`.
 pub fn exception(exception_type: &str, message: &str) -> Vec<u8> {
-    frame(
-        &[
-            (":exception-type", exception_type),
-            (":content-type", "application/json"),
-            (":message-type", "exception"),
-        ],
-        serde_json::json!({ "message": message })
-            .to_string()
-            .as_bytes(),
-    )
+    let body = serde_json::json!({ "message": message }).to_string();
+    encode_exception(exception_type, body.as_bytes()).unwrap()
 }
 
 /// Standard base64 (RFC 4648), for Kong's base64 stream fixtures.

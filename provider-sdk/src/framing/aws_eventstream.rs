@@ -512,6 +512,32 @@ pub fn encode_message(
     Ok(message)
 }
 
+/// Encodes an `event` message as AWS services stream them (Bedrock's ConverseStream among them):
+/// `:event-type`, a JSON `:content-type` and `:message-type: event`, then the payload.
+pub fn encode_event(event_type: &str, payload: &[u8]) -> Result<Vec<u8>, EventStreamError> {
+    encode_message(
+        &[
+            (":event-type", HeaderValue::String(event_type)),
+            (":content-type", HeaderValue::String("application/json")),
+            (":message-type", HeaderValue::String("event")),
+        ],
+        payload,
+    )
+}
+
+/// Encodes an `exception` message: `:exception-type`, a JSON `:content-type` and
+/// `:message-type: exception`, then the payload (the exception's JSON body).
+pub fn encode_exception(exception_type: &str, payload: &[u8]) -> Result<Vec<u8>, EventStreamError> {
+    encode_message(
+        &[
+            (":exception-type", HeaderValue::String(exception_type)),
+            (":content-type", HeaderValue::String("application/json")),
+            (":message-type", HeaderValue::String("exception")),
+        ],
+        payload,
+    )
+}
+
 /// Appends a header value's type byte and bytes, the inverse of `split_header`.
 fn encode_header_value(
     out: &mut Vec<u8>,
@@ -1350,6 +1376,43 @@ mod tests {
         assert_eq!(
             error.message.as_str(),
             "upstream event-stream message checksum is 0xdeadbeef but its bytes give 0x01a05860"
+        );
+    }
+
+    #[test]
+    fn events_and_exceptions_carry_the_headers_the_decoder_reads() {
+        let mut stream = encode_event("contentBlockDelta", b"{\"a\":1}").unwrap();
+        stream.extend(encode_exception("throttlingException", b"{\"message\":\"slow\"}").unwrap());
+        let mut decoder = EventStreamDecoder::new(1 << 20);
+        let mut seen = Vec::new();
+        decoder
+            .push(&stream, |m| -> Result<(), EventStreamError> {
+                seen.push((
+                    m.message_type().map(str::to_owned),
+                    m.event_type().or(m.exception_type()).map(str::to_owned),
+                    m.content_type().map(str::to_owned),
+                    m.payload().to_vec(),
+                ));
+                Ok(())
+            })
+            .unwrap();
+        let json = Some("application/json".to_string());
+        assert_eq!(
+            seen,
+            vec![
+                (
+                    Some("event".to_string()),
+                    Some("contentBlockDelta".to_string()),
+                    json.clone(),
+                    b"{\"a\":1}".to_vec()
+                ),
+                (
+                    Some("exception".to_string()),
+                    Some("throttlingException".to_string()),
+                    json,
+                    b"{\"message\":\"slow\"}".to_vec()
+                ),
+            ]
         );
     }
 }

@@ -3,7 +3,9 @@
 use abi_stable::std_types::{RSlice, RStr};
 use ai_provider_bedrock::Bedrock;
 use provider_sdk::abi::{RequestPlan, RouteType, UpstreamRequest};
-use provider_sdk::framing::aws_eventstream::{encode_message, HeaderValue};
+use provider_sdk::framing::aws_eventstream::{
+    encode_event, encode_exception, encode_message, HeaderValue,
+};
 use provider_sdk::Provider;
 use serde_json::Value;
 
@@ -100,28 +102,13 @@ pub fn frame(headers: &[(&str, &str)], payload: &[u8]) -> Vec<u8> {
 
 /// A Converse stream event.
 pub fn event(event_type: &str, payload: &Value) -> Vec<u8> {
-    frame(
-        &[
-            (":event-type", event_type),
-            (":content-type", "application/json"),
-            (":message-type", "event"),
-        ],
-        payload.to_string().as_bytes(),
-    )
+    encode_event(event_type, payload.to_string().as_bytes()).unwrap()
 }
 
 /// A Converse stream exception.
 pub fn exception(exception_type: &str, message: &str) -> Vec<u8> {
-    frame(
-        &[
-            (":exception-type", exception_type),
-            (":content-type", "application/json"),
-            (":message-type", "exception"),
-        ],
-        serde_json::json!({ "message": message })
-            .to_string()
-            .as_bytes(),
-    )
+    let body = serde_json::json!({ "message": message }).to_string();
+    encode_exception(exception_type, body.as_bytes()).unwrap()
 }
 
 /// Kong's three base64 chunks of a Bedrock tool-call stream, decoded.
