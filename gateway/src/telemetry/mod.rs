@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use opentelemetry::KeyValue;
-use opentelemetry_sdk::trace::{SdkTracerProvider, SpanExporter as _};
+use opentelemetry_sdk::trace::SdkTracerProvider;
 use opentelemetry_sdk::Resource;
 
 pub use analytics_sink::AnalyticsSink;
@@ -73,9 +73,8 @@ impl Telemetry {
         let resource = resource(config);
         if let Some(endpoint) = &config.traces_endpoint {
             let env = |name: &str| std::env::var(name).ok();
-            let mut exporter = OtlpTraceExporter::new(endpoint.clone(), &env)
+            let exporter = OtlpTraceExporter::new(endpoint.clone(), &resource, &env)
                 .map_err(|e| format!("cannot set up the OTLP trace exporter: {e}"))?;
-            exporter.set_resource(&resource);
             let processor = QueuedSpanProcessor::start(
                 exporter,
                 QueueConfig::from_env(&env),

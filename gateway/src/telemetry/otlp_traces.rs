@@ -1,51 +1,40 @@
-//! The OTLP/HTTP span exporter: a batch of spans is written as protobuf by
+//! The OTLP/HTTP span exporter: a batch of encoded spans is wrapped into one export request by
 //! [`super::otlp_encode`] and sent by [`OtlpHttp`] to the collector's traces endpoint, from the
 //! span export thread.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
-use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use opentelemetry_sdk::Resource;
 
-use super::otlp_encode;
+use super::otlp_encode::{self, EncodedSpan};
 use super::otlp_http::OtlpHttp;
+use super::span_queue::SpanSink;
 
 #[derive(Debug)]
 pub struct OtlpTraceExporter {
     http: OtlpHttp,
     /// The encoded `Resource` message.
     resource: Vec<u8>,
-    /// The size of the last request, to size the next one's buffer.
-    last_size: AtomicUsize,
 }
 
 impl OtlpTraceExporter {
-    /// An exporter to `endpoint` (the full traces URL), configured from the variables `env`
-    /// has.
+    /// An exporter to `endpoint` (the full traces URL) of spans of `resource`, configured from
+    /// the variables `env` has.
     pub fn new(
         endpoint: String,
+        resource: &Resource,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<OtlpTraceExporter, String> {
         Ok(OtlpTraceExporter {
             http: OtlpHttp::new(endpoint, "TRACES", env)?,
-            resource: Vec::new(),
-            last_size: AtomicUsize::new(0),
+            resource: otlp_encode::resource(resource),
         })
     }
 }
 
-impl SpanExporter for OtlpTraceExporter {
-    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        let mut body = Vec::with_capacity(self.last_size.load(Ordering::Relaxed));
-        otlp_encode::export_request(&mut body, &self.resource, &batch);
-        self.last_size.store(body.len(), Ordering::Relaxed);
-        drop(batch);
-        self.http.post(body).map_err(OTelSdkError::InternalFailure)
-    }
-
-    fn set_resource(&mut self, resource: &Resource) {
-        self.resource = otlp_encode::resource(resource);
+impl SpanSink for OtlpTraceExporter {
+    fn export(&mut self, batch: &[EncodedSpan]) -> Result<(), String> {
+        let mut body = Vec::new();
+        otlp_encode::export_request(&mut body, &self.resource, batch);
+        self.http.post(body)
     }
 }
 
@@ -55,6 +44,7 @@ mod tests {
         SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState,
     };
     use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+    use opentelemetry_sdk::trace::SpanData;
     use prost::Message;
 
     use super::*;
@@ -63,12 +53,10 @@ mod tests {
     #[test]
     fn a_batch_goes_to_the_traces_endpoint_as_one_export_request() {
         let (url, received) = collector("/v1/traces", vec![]);
-        let mut exporter = OtlpTraceExporter::new(url, &env(&[])).unwrap();
-        exporter.set_resource(
-            &Resource::builder_empty()
-                .with_service_name("ai-gateway")
-                .build(),
-        );
+        let resource = Resource::builder_empty()
+            .with_service_name("ai-gateway")
+            .build();
+        let mut exporter = OtlpTraceExporter::new(url, &resource, &env(&[])).unwrap();
         let span = SpanData {
             span_context: SpanContext::new(
                 TraceId::from(1),
@@ -90,7 +78,8 @@ mod tests {
             status: Status::Unset,
             instrumentation_scope: Default::default(),
         };
-        futures_executor::block_on(exporter.export(vec![span.clone(), span])).unwrap();
+        let encoded = EncodedSpan::new(span);
+        exporter.export(&[encoded.clone(), encoded]).unwrap();
         let request = received.recv().unwrap();
         let decoded = ExportTraceServiceRequest::decode(request.body.as_slice()).unwrap();
         let resource = decoded.resource_spans[0].resource.as_ref().unwrap();

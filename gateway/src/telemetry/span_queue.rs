@@ -1,8 +1,8 @@
 //! The span processor: a bounded queue that a thread of its own drains in batches into the OTLP
-//! exporter. Ending a span only tries to put it in the queue, so the request path never waits
-//! for the collector; when the queue is full the span is dropped and counted, so a collector that
-//! is down costs neither requests nor memory. Spans of a batch whose export fails are counted as
-//! dropped too.
+//! exporter. Ending a span writes it as protobuf ([`EncodedSpan`], which says why there) and
+//! only tries to put it in the queue, so the request path never waits for the collector; when
+//! the queue is full the span is dropped and counted, so a collector that is down costs neither
+//! requests nor memory. Spans of a batch whose export fails are counted as dropped too.
 //!
 //! Why not the SDK's `BatchSpanProcessor`: it behaves the same but keeps its drop count private,
 //! and the gateway reports drops on `GET /metrics`. The standard `OTEL_BSP_MAX_QUEUE_SIZE`,
@@ -18,7 +18,9 @@ use std::time::{Duration, Instant};
 
 use opentelemetry::Context;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
-use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
+use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
+
+use super::otlp_encode::EncodedSpan;
 
 /// How long the export thread sleeps once the queue is empty before it waits on the queue again.
 /// A thread blocked on the queue is woken by every span: a futex wake and two context switches
@@ -51,14 +53,16 @@ impl QueueConfig {
     }
 }
 
-// Nearly every message is a span: boxing it to shrink the rare control messages would allocate
-// once per span.
-#[allow(clippy::large_enum_variant)]
+/// Where the export thread sends each batch.
+pub trait SpanSink: Send + 'static {
+    fn export(&mut self, batch: &[EncodedSpan]) -> Result<(), String>;
+}
+
 enum Message {
-    Span(SpanData),
+    Span(EncodedSpan),
     /// Export what is queued, then answer.
     Flush(SyncSender<()>),
-    /// Export what is queued, shut the exporter down, answer and stop.
+    /// Export what is queued, answer and stop.
     Shutdown(SyncSender<()>),
 }
 
@@ -81,8 +85,8 @@ impl std::fmt::Debug for Message {
 
 impl QueuedSpanProcessor {
     /// Starts the export thread. `dropped` counts every span that was never exported.
-    pub fn start<E: SpanExporter + 'static>(
-        exporter: E,
+    pub fn start<S: SpanSink>(
+        sink: S,
         config: QueueConfig,
         dropped: Arc<AtomicU64>,
     ) -> std::io::Result<QueuedSpanProcessor> {
@@ -90,7 +94,7 @@ impl QueuedSpanProcessor {
         let counted = dropped.clone();
         let worker = std::thread::Builder::new()
             .name("otlp-spans".to_string())
-            .spawn(move || drain(exporter, receiver, config, &counted))?;
+            .spawn(move || drain(sink, receiver, config, &counted))?;
         Ok(QueuedSpanProcessor {
             queue,
             dropped,
@@ -113,8 +117,8 @@ impl QueuedSpanProcessor {
     }
 }
 
-fn drain<E: SpanExporter>(
-    exporter: E,
+fn drain<S: SpanSink>(
+    mut sink: S,
     receiver: Receiver<Message>,
     config: QueueConfig,
     dropped: &AtomicU64,
@@ -122,13 +126,14 @@ fn drain<E: SpanExporter>(
     let warned = AtomicBool::new(false);
     let mut batch = Vec::with_capacity(config.max_batch_size);
     let mut deadline = Instant::now() + config.schedule_delay;
-    let export = |batch: &mut Vec<SpanData>| {
+    let mut export = |batch: &mut Vec<EncodedSpan>| {
         if batch.is_empty() {
             return;
         }
-        let spans = std::mem::take(batch);
-        let count = spans.len() as u64;
-        if let Err(e) = futures_executor::block_on(exporter.export(spans)) {
+        let result = sink.export(batch);
+        let count = batch.len() as u64;
+        batch.clear();
+        if let Err(e) = result {
             dropped.fetch_add(count, Ordering::Relaxed);
             // Once at warn, then quietly: a collector that is down would otherwise fill the log.
             if warned.swap(true, Ordering::Relaxed) {
@@ -162,7 +167,6 @@ fn drain<E: SpanExporter>(
             }
             Ok(Message::Shutdown(done)) => {
                 export(&mut batch);
-                let _ = exporter.shutdown();
                 let _ = done.send(());
                 return;
             }
@@ -182,7 +186,7 @@ impl SpanProcessor for QueuedSpanProcessor {
     fn on_start(&self, _span: &mut Span, _cx: &Context) {}
 
     fn on_end(&self, span: SpanData) {
-        match self.queue.try_send(Message::Span(span)) {
+        match self.queue.try_send(Message::Span(EncodedSpan::new(span))) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
                 self.dropped.fetch_add(1, Ordering::Relaxed);
@@ -210,9 +214,42 @@ impl SpanProcessor for QueuedSpanProcessor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::telemetry::test_support::KeptSpans;
     use opentelemetry::trace::{Span as _, Tracer, TracerProvider as _};
     use opentelemetry_sdk::trace::SdkTracerProvider;
+    use prost::Message as _;
+
+    /// Keeps the names of the spans it is sent, decoded from what the processor wrote.
+    #[derive(Clone, Default)]
+    struct KeptNames {
+        names: Arc<Mutex<Vec<String>>>,
+        /// When set, every export fails, as against a collector that is down.
+        failing: bool,
+        /// Held by a test to make exports wait, as against a collector that does not answer.
+        hold: Arc<Mutex<()>>,
+    }
+
+    impl KeptNames {
+        fn names(&self) -> Vec<String> {
+            self.names.lock().unwrap().clone()
+        }
+    }
+
+    impl SpanSink for KeptNames {
+        fn export(&mut self, batch: &[EncodedSpan]) -> Result<(), String> {
+            drop(self.hold.lock().unwrap());
+            if self.failing {
+                return Err("collector is down".to_string());
+            }
+            let mut names = self.names.lock().unwrap();
+            for span in batch {
+                let decoded =
+                    opentelemetry_proto::tonic::trace::v1::Span::decode(span.body.as_slice())
+                        .unwrap();
+                names.push(decoded.name);
+            }
+            Ok(())
+        }
+    }
 
     fn config(queue: usize, delay_ms: u64) -> QueueConfig {
         QueueConfig {
@@ -231,22 +268,16 @@ mod tests {
 
     #[test]
     fn spans_are_exported_in_order_on_flush() {
-        let exporter = KeptSpans::default();
+        let sink = KeptNames::default();
         let dropped = Arc::new(AtomicU64::new(0));
         let processor =
-            QueuedSpanProcessor::start(exporter.clone(), config(16, 60_000), dropped.clone())
-                .unwrap();
+            QueuedSpanProcessor::start(sink.clone(), config(16, 60_000), dropped.clone()).unwrap();
         let provider = SdkTracerProvider::builder()
             .with_span_processor(processor)
             .build();
         end_spans(&provider, 3);
         provider.force_flush().unwrap();
-        let names: Vec<String> = exporter
-            .spans()
-            .iter()
-            .map(|s| s.name.to_string())
-            .collect();
-        assert_eq!(names, ["span 0", "span 1", "span 2"]);
+        assert_eq!(sink.names(), ["span 0", "span 1", "span 2"]);
         assert_eq!(dropped.load(Ordering::Relaxed), 0);
         provider.shutdown().unwrap();
     }
@@ -255,8 +286,8 @@ mod tests {
     fn a_full_queue_drops_and_counts_instead_of_waiting() {
         // The collector does not answer: the export thread waits in its first export, the queue
         // of 2 fills, and the other spans are dropped at once rather than waited for.
-        let exporter = KeptSpans::default();
-        let held = exporter.hold.clone();
+        let sink = KeptNames::default();
+        let held = sink.hold.clone();
         let hold = held.lock().unwrap();
         let dropped = Arc::new(AtomicU64::new(0));
         let one_per_batch = QueueConfig {
@@ -264,7 +295,7 @@ mod tests {
             ..config(2, 60_000)
         };
         let processor =
-            QueuedSpanProcessor::start(exporter.clone(), one_per_batch, dropped.clone()).unwrap();
+            QueuedSpanProcessor::start(sink.clone(), one_per_batch, dropped.clone()).unwrap();
         let provider = SdkTracerProvider::builder()
             .with_span_processor(processor)
             .build();
@@ -277,16 +308,19 @@ mod tests {
         );
         drop(hold);
         provider.force_flush().unwrap();
-        assert_eq!(exporter.spans().len() as u64 + dropped_while_held, 10);
+        assert_eq!(sink.names().len() as u64 + dropped_while_held, 10);
         provider.shutdown().unwrap();
     }
 
     #[test]
     fn a_failed_export_counts_its_spans_as_dropped() {
         let dropped = Arc::new(AtomicU64::new(0));
+        let failing = KeptNames {
+            failing: true,
+            ..KeptNames::default()
+        };
         let processor =
-            QueuedSpanProcessor::start(KeptSpans::failing(), config(16, 60_000), dropped.clone())
-                .unwrap();
+            QueuedSpanProcessor::start(failing, config(16, 60_000), dropped.clone()).unwrap();
         let provider = SdkTracerProvider::builder()
             .with_span_processor(processor)
             .build();
