@@ -231,9 +231,9 @@ mod tests {
                 let mut translator = relay(provider);
                 let mut generated = 0;
                 for byte in bytes.chunks(1) {
-                    generated += text_chars(&translator.push(byte).unwrap(), GENERATED_KEYS);
+                    generated += text_chars(&translator.push(byte).unwrap(), &GENERATED_KEYS);
                 }
-                generated += text_chars(&translator.finish().unwrap(), GENERATED_KEYS);
+                generated += text_chars(&translator.finish().unwrap(), &GENERATED_KEYS);
                 let tokens = settle(
                     &translator.meta().usage,
                     EstimateFrom {

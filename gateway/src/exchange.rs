@@ -429,13 +429,13 @@ impl State {
         let prompt_chars = usage
             .prompt_tokens
             .is_none()
-            .then(|| text_chars(&self.client_body, PROMPT_KEYS));
+            .then(|| text_chars(&self.client_body, &PROMPT_KEYS));
         let completion_chars =
             if route_type == RouteType::EMBEDDINGS || usage.completion_tokens.is_some() {
                 None
             } else {
                 match e.body {
-                    ResponseBody::Whole(body) => Some(text_chars(body, GENERATED_KEYS)),
+                    ResponseBody::Whole(body) => Some(text_chars(body, &GENERATED_KEYS)),
                     ResponseBody::Stream {
                         generated_chars, ..
                     } => Some(generated_chars),

@@ -83,7 +83,7 @@ impl TranslatingStream {
         if self.first_byte_at.is_none() {
             self.first_byte_at = Some(Instant::now());
         }
-        self.generated_chars += text_chars(&bytes, GENERATED_KEYS);
+        self.generated_chars += text_chars(&bytes, &GENERATED_KEYS);
         if let Some(captured) = &mut self.captured {
             let room = MAX_LOGGED_BODY.saturating_sub(captured.len());
             self.captured_cut |= bytes.len() > room;
