@@ -93,9 +93,19 @@ pub fn payload_error(e: PayloadError, host: &str) -> GatewayError {
 /// The host (and port) of a URL, for messages. Never includes user info or the query, which may
 /// hold credentials.
 pub fn host_of(url: &str) -> &str {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
-    authority.rsplit('@').next().unwrap_or(authority)
+    // Byte searches: every delimiter is ASCII, so each cut is on a character boundary, and a
+    // string pattern (`"://"`) would build a substring searcher on every call.
+    let scheme_end = url.as_bytes().windows(3).position(|w| w == b"://");
+    let rest = scheme_end.and_then(|at| url.get(at + 3..)).unwrap_or(url);
+    let authority_len = rest
+        .bytes()
+        .position(|b| matches!(b, b'/' | b'?' | b'#'))
+        .unwrap_or(rest.len());
+    let authority = rest.get(..authority_len).unwrap_or(rest);
+    match authority.bytes().rposition(|b| b == b'@') {
+        Some(at) => authority.get(at + 1..).unwrap_or(authority),
+        None => authority,
+    }
 }
 
 /// `host:port` of a URL, the port made explicit from the scheme when the URL has none, for the
@@ -123,6 +133,9 @@ mod tests {
             "api.x.com:8443"
         );
         assert_eq!(host_of("http://127.0.0.1:9/a"), "127.0.0.1:9");
+        assert_eq!(host_of("http://h/p@x?u=a@b"), "h");
+        assert_eq!(host_of("backend:80/v1"), "backend:80");
+        assert_eq!(host_of("http://k@h#frag"), "h");
     }
 
     #[test]
