@@ -372,8 +372,12 @@ impl ChatStreamWriter {
         if self.prefix.is_none() {
             self.prefix = Some(self.make_prefix());
         }
+        let prefix = self.prefix.as_deref().unwrap_or_default();
+        // Room for a choice with a short delta, so that a chunk is written without the buffer
+        // growing two or three times on the way (measured: 10% of a translated chunk).
+        out.reserve(prefix.len() + 160);
         out.extend_from_slice(b"data: ");
-        out.extend_from_slice(self.prefix.as_deref().unwrap_or_default());
+        out.extend_from_slice(prefix);
         body(out);
         out.extend_from_slice(b"}\n\n");
     }
