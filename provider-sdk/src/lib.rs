@@ -28,6 +28,7 @@ pub mod framed_stream;
 pub mod framing;
 pub mod images;
 pub mod json_edit;
+pub mod json_member;
 pub mod ollama;
 pub mod openai;
 pub mod openai_compatible;

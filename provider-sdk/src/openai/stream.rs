@@ -7,12 +7,12 @@
 use std::sync::LazyLock;
 
 use abi_stable::std_types::RString;
-use memchr::memmem::Finder;
 
 use super::response::ResponseSkim;
 use crate::abi::{ModuleError, ResponseMeta, Usage};
 use crate::export::StreamTranslate;
 use crate::framing::{write_data_event, SseDecoder, SseEvent, DONE_EVENT};
+use crate::json_member::MemberFinder;
 
 /// The largest event a relay buffers. OpenAI chunks are a few hundred bytes; a megabyte leaves
 /// room for large tool-call or audio deltas while bounding what a broken upstream can cost.
@@ -207,23 +207,15 @@ fn named(data: &[u8], name: &str) -> Option<Vec<u8>> {
     Some(repaired)
 }
 
-/// Whether `data` has a member `quoted_key` whose value starts with `first`. A quoted key followed
-/// by a colon cannot occur inside a JSON string (its quotes would be escaped), so this finds real
-/// members only, at any depth; a false positive would only cost a parse.
 // Built once: building a searcher costs more than searching one chunk.
-static USAGE_MEMBER: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"usage\""));
-static FINISH_REASON_MEMBER: LazyLock<Finder<'static>> =
-    LazyLock::new(|| Finder::new(b"\"finish_reason\""));
+static USAGE_MEMBER: LazyLock<MemberFinder> = LazyLock::new(|| MemberFinder::new("usage"));
+static FINISH_REASON_MEMBER: LazyLock<MemberFinder> =
+    LazyLock::new(|| MemberFinder::new("finish_reason"));
 
-fn has_member_starting_with(data: &[u8], quoted_key: &Finder<'_>, first: u8) -> bool {
-    let is_space = |b: &&u8| matches!(**b, b' ' | b'\t' | b'\n' | b'\r');
-    quoted_key.find_iter(data).any(|at| {
-        let after_key = data
-            .get(at + quoted_key.needle().len()..)
-            .unwrap_or_default();
-        let mut after = after_key.iter().skip_while(is_space);
-        after.next() == Some(&b':') && after.find(|b| !is_space(b)) == Some(&first)
-    })
+/// Whether `data` has a member named by `key`, at any depth, whose value starts with `first`; a
+/// false positive would only cost a parse.
+fn has_member_starting_with(data: &[u8], key: &MemberFinder, first: u8) -> bool {
+    key.values(data).any(|at| data.get(at) == Some(&first))
 }
 
 #[cfg(test)]
