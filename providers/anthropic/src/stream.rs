@@ -24,7 +24,7 @@ use provider_sdk::openai::{ChatStreamWriter, MAX_EVENT_BYTES};
 use provider_sdk::StreamTranslate;
 
 use crate::stop_reason::finish_reason;
-use crate::stream_event::StreamEvent;
+use crate::stream_event::{plain_text_delta, StreamEvent};
 use crate::usage::AnthropicUsage;
 
 /// The events a `preserve` stream is read for: the ones that carry id, model, usage or the stop
@@ -163,11 +163,23 @@ struct ToolBlock {
 
 impl StreamState {
     fn on_event(&mut self, data: &[u8], out: &mut Vec<u8>) -> Result<(), ModuleError> {
+        if let Some(text) = plain_text_delta(data) {
+            self.writer.text(out, text);
+            return Ok(());
+        }
         let event: StreamEvent<'_> = serde_json::from_slice(data).map_err(|e| {
             ModuleError::bad_upstream(format!(
                 "anthropic sent a stream event that is not valid: {e}"
             ))
         })?;
+        self.on_parsed_event(&event, out)
+    }
+
+    fn on_parsed_event(
+        &mut self,
+        event: &StreamEvent<'_>,
+        out: &mut Vec<u8>,
+    ) -> Result<(), ModuleError> {
         match event.kind.as_ref() {
             "message_start" => {
                 if let Some(message) = &event.message {
@@ -272,5 +284,61 @@ impl StreamState {
         self.tool_blocks
             .iter_mut()
             .rfind(|tool| tool.index == index)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use abi_stable::std_types::{RSlice, RStr};
+
+    use super::*;
+
+    fn state() -> StreamState {
+        let plan = RequestPlan {
+            route_type: RouteType::CHAT,
+            model: RStr::from_str("claude-x"),
+            options: RStr::from_str("{}"),
+            stream: true,
+            client_wants_usage: false,
+            client_method: RStr::from_str("POST"),
+            client_path: RStr::from_str("/chat"),
+            client_query: RStr::from_str(""),
+            client_headers: RSlice::from_slice(&[]),
+        };
+        let mut writer = ChatStreamWriter::new(&plan);
+        writer.identify("msg_1", "claude-x");
+        writer.set_created(1_700_000_000);
+        StreamState {
+            writer,
+            usage: AnthropicUsage::default(),
+            tool_blocks: Vec::new(),
+            stop_reason_seen: false,
+        }
+    }
+
+    #[test]
+    fn text_deltas_read_without_a_parse_write_what_the_parse_would() {
+        let texts = [
+            "",
+            " two",
+            "wörld ✓ 😀",
+            "{\\\"a\\\"}",
+            &"long ".repeat(300),
+        ];
+        for text in texts {
+            let data = format!(
+                r#"{{"type":"content_block_delta","index":3,"delta":{{"type":"text_delta","text":"{text}"}}}}"#
+            );
+            let (mut fast, mut parsed) = (state(), state());
+            let (mut fast_out, mut parsed_out) = (Vec::new(), Vec::new());
+            fast.on_event(data.as_bytes(), &mut fast_out).unwrap();
+            let event: StreamEvent<'_> = serde_json::from_slice(data.as_bytes()).unwrap();
+            parsed.on_parsed_event(&event, &mut parsed_out).unwrap();
+            assert_eq!(
+                String::from_utf8(fast_out).unwrap(),
+                String::from_utf8(parsed_out).unwrap(),
+                "{text}"
+            );
+        }
     }
 }

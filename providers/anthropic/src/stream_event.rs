@@ -69,12 +69,76 @@ pub struct EventDelta<'a> {
     pub stop_reason: Option<Cow<'a, str>>,
 }
 
+/// The text of a text delta written exactly as Anthropic writes one,
+/// `{"type":"content_block_delta","index":N,"delta":{"type":"text_delta","text":"…"}}`, compact
+/// and in this order, when the text needs no unescaping; `None` for anything else, which goes
+/// through the full parse and reads the same.
+///
+/// Why: nearly every event of a stream is one of these, and parsing each into [`StreamEvent`]
+/// was about a tenth of the gateway's CPU for a translated stream (perf, 20-chunk streams).
+pub fn plain_text_delta(data: &[u8]) -> Option<&str> {
+    let rest = data.strip_prefix(br#"{"type":"content_block_delta","index":"#)?;
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    // What the parse takes as a u64: no leading zero, and short enough never to overflow.
+    let index_ok = (1..=18).contains(&digits) && (digits == 1 || rest.first() != Some(&b'0'));
+    if !index_ok {
+        return None;
+    }
+    let text = rest
+        .get(digits..)?
+        .strip_prefix(br#","delta":{"type":"text_delta","text":""#)?
+        .strip_suffix(br#""}}"#)?;
+    // Without quotes, backslashes and control characters the bytes are the text itself, and
+    // the parse would reject a control character.
+    if text.iter().any(|&b| b == b'"' || b == b'\\' || b < 0x20) {
+        return None;
+    }
+    std::str::from_utf8(text).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn event(json: &str) -> StreamEvent<'_> {
         serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn plain_text_deltas_are_read_without_a_parse() {
+        let delta = |json: &'static str| plain_text_delta(json.as_bytes());
+        assert_eq!(
+            delta(
+                r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":" Hello, wörld ✓"}}"#
+            ),
+            Some(" Hello, wörld ✓")
+        );
+        assert_eq!(
+            delta(
+                r#"{"type":"content_block_delta","index":12,"delta":{"type":"text_delta","text":""}}"#
+            ),
+            Some("")
+        );
+        for other in [
+            // Escapes need the parse.
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a\nb"}}"#,
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"say \"hi\""}}"#,
+            // So does anything not written exactly so.
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a"},"x":1}"#,
+            r#"{"type":"content_block_delta", "index":0,"delta":{"type":"text_delta","text":"a"}}"#,
+            r#"{"type":"content_block_delta","index":0,"delta":{"text":"a","type":"text_delta"}}"#,
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"{"}}"#,
+            r#"{"type":"content_block_delta","index":01,"delta":{"type":"text_delta","text":"a"}}"#,
+            r#"{"type":"content_block_delta","index":,"delta":{"type":"text_delta","text":"a"}}"#,
+            r#"{"type":"content_block_delta","index":1234567890123456789,"delta":{"type":"text_delta","text":"a"}}"#,
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a"}"#,
+            "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"a\tb\"}}",
+        ] {
+            assert_eq!(delta(other), None, "{other}");
+        }
+        let invalid_utf8 =
+            b"{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"\xff\"}}";
+        assert_eq!(plain_text_delta(invalid_utf8), None);
     }
 
     #[test]
