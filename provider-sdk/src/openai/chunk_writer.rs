@@ -147,13 +147,7 @@ impl ChatStreamWriter {
         }
         self.start(out);
         match self.object {
-            ChunkObject::ChatCompletionChunk => self.write_choice(
-                out,
-                &Delta {
-                    content: Some(delta),
-                    ..Delta::default()
-                },
-            ),
+            ChunkObject::ChatCompletionChunk => self.write_content_choice(out, delta),
             ChunkObject::TextCompletion => self.write_text_choice(out, delta, None),
         }
     }
@@ -396,6 +390,16 @@ impl ChatStreamWriter {
         });
     }
 
+    /// What [`write_choice`](Self::write_choice) writes for a delta of only `content`, without
+    /// going through the serializer field by field: most chunks of a stream are these.
+    fn write_content_choice(&mut self, out: &mut Vec<u8>, content: &str) {
+        self.write_chunk(out, |json| {
+            json.extend_from_slice(br#"[{"index":0,"delta":{"content":"#);
+            write_json(json, content);
+            json.extend_from_slice(br#"},"logprobs":null,"finish_reason":null}]"#);
+        });
+    }
+
     fn write_text_choice(&mut self, out: &mut Vec<u8>, text: &str, finish: Option<FinishReason>) {
         self.write_chunk(out, |json| {
             write_json(
@@ -412,7 +416,7 @@ impl ChatStreamWriter {
 }
 
 /// Serializes our own wire structs, which cannot fail (string keys, no maps of other keys).
-fn write_json(out: &mut Vec<u8>, value: &impl Serialize) {
+fn write_json(out: &mut Vec<u8>, value: &(impl Serialize + ?Sized)) {
     let _ = serde_json::to_writer(out, value);
 }
 
@@ -487,6 +491,34 @@ mod tests {
         writer.identify("msg_1", "claude-x");
         writer.set_created(42);
         writer
+    }
+
+    #[test]
+    fn a_content_delta_is_written_as_the_serializer_writes_it() {
+        for text in [
+            "",
+            "two",
+            "a \"quoted\" \\ line\n\t\u{1}",
+            "wörld ✓ 😀\u{7f}",
+        ] {
+            let (mut fast, mut serialized) = (
+                writer(RouteType::CHAT, false),
+                writer(RouteType::CHAT, false),
+            );
+            let (mut fast_out, mut serialized_out) = (Vec::new(), Vec::new());
+            fast.write_content_choice(&mut fast_out, text);
+            serialized.write_choice(
+                &mut serialized_out,
+                &Delta {
+                    content: Some(text),
+                    ..Delta::default()
+                },
+            );
+            assert_eq!(
+                String::from_utf8(fast_out).unwrap(),
+                String::from_utf8(serialized_out).unwrap()
+            );
+        }
     }
 
     /// The events of `out`: JSON values, or the literal `[DONE]` as a string.
