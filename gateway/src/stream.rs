@@ -7,6 +7,12 @@
 //! Per chunk, besides the translation, the characters of generated text are counted in place
 //! (for the estimate, used only if the provider reports no usage), and the bytes are copied
 //! aside only when the route logs payloads, up to the log's limit.
+//!
+//! Chunks the upstream body has ready at once are gathered into one push (up to
+//! [`MAX_GATHERED`]): an upstream that writes events back to back delivers many HTTP chunks in
+//! one read, and each push costs a module call, an output buffer, a character count and an HTTP
+//! chunk to the client. Gathering never waits for more than is already there, so the first token
+//! is not delayed; it is what a plain proxy does with one read and one write.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -19,7 +25,7 @@ use crate::telemetry::analytics::MAX_LOGGED_BODY;
 
 use abi_stable::std_types::RSlice;
 use actix_rt::time::{sleep, Sleep};
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use futures_util::Stream;
 use provider_sdk::abi::{ModuleError, ResponseMeta, StreamTranslatorBox};
 
@@ -27,6 +33,10 @@ use crate::errors::GatewayError;
 use crate::stats::ErrorClass;
 
 type UpstreamBody = Pin<Box<dyn Stream<Item = Result<Bytes, awc::error::PayloadError>>>>;
+type UpstreamItem = Option<Result<Bytes, awc::error::PayloadError>>;
+
+/// The most upstream bytes gathered into one push.
+const MAX_GATHERED: usize = 64 * 1024;
 
 pub struct TranslatingStream {
     upstream: UpstreamBody,
@@ -37,6 +47,9 @@ pub struct TranslatingStream {
     /// still ahead. Resetting the timer for every chunk cost a timer-wheel update per chunk.
     idle: Pin<Box<Sleep>>,
     last_chunk: actix_rt::time::Instant,
+    /// What the upstream body yielded after the chunks gathered into the last push (its end or
+    /// an error), handled on the next poll.
+    held: Option<UpstreamItem>,
     host: String,
     first_byte_at: Option<Instant>,
     error: Option<ErrorClass>,
@@ -64,6 +77,7 @@ impl TranslatingStream {
             idle_timeout,
             idle: Box::pin(sleep(idle_timeout)),
             last_chunk: actix_rt::time::Instant::now(),
+            held: None,
             host,
             first_byte_at: None,
             error: None,
@@ -74,6 +88,27 @@ impl TranslatingStream {
             captured_cut: false,
             exchange,
         }
+    }
+
+    /// `first` and whatever chunks the upstream body has ready now, up to [`MAX_GATHERED`]
+    /// bytes. Anything but a chunk is held for the next poll.
+    fn gather(&mut self, first: Bytes, cx: &mut Context<'_>) -> Bytes {
+        let mut gathered: Option<BytesMut> = None;
+        while gathered.as_ref().map_or(first.len(), BytesMut::len) < MAX_GATHERED {
+            match self.upstream.as_mut().poll_next(cx) {
+                Poll::Ready(Some(Ok(chunk))) => {
+                    gathered
+                        .get_or_insert_with(|| BytesMut::from(&first[..]))
+                        .extend_from_slice(&chunk);
+                }
+                Poll::Ready(other) => {
+                    self.held = Some(other);
+                    break;
+                }
+                Poll::Pending => break,
+            }
+        }
+        gathered.map_or(first, BytesMut::freeze)
     }
 
     fn emit(&mut self, bytes: Bytes) -> Option<Bytes> {
@@ -149,9 +184,14 @@ impl Stream for TranslatingStream {
                 this.record();
                 return Poll::Ready(None);
             }
-            match this.upstream.as_mut().poll_next(cx) {
+            let next = match this.held.take() {
+                Some(held) => Poll::Ready(held),
+                None => this.upstream.as_mut().poll_next(cx),
+            };
+            match next {
                 Poll::Ready(Some(Ok(chunk))) => {
                     this.last_chunk = actix_rt::time::Instant::now();
+                    let chunk = this.gather(chunk, cx);
                     let out = match this
                         .translator
                         .push(RSlice::from_slice(&chunk))

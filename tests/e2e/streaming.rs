@@ -84,6 +84,18 @@ fn chat_gateway(upstream: &MockUpstream) -> Gateway {
     ))
 }
 
+/// A gateway in front of an upstream that streams `steps`, and the stream a client opened
+/// through it.
+fn stream_of(steps: Vec<Step>, include_usage: bool) -> (MockUpstream, Gateway, http::Stream) {
+    let upstream = MockUpstream::start();
+    upstream.always(Reply::sse(steps));
+    let gateway = chat_gateway(&upstream);
+    let stream = http::post(&gateway.url("/chat"))
+        .json(&stream_request(include_usage))
+        .open();
+    (upstream, gateway, stream)
+}
+
 fn data_of(events: Vec<http::Event>) -> Vec<String> {
     events.into_iter().map(|e| e.data).collect()
 }
@@ -128,19 +140,42 @@ fn a_client_that_does_not_ask_for_usage_gets_no_usage_chunk_but_the_usage_is_cou
 }
 
 #[test]
+fn events_the_upstream_sends_together_reach_the_client_in_one_chunk() {
+    // Events an upstream writes back to back arrive in one read; the gateway translates them in
+    // one go and writes them as one HTTP chunk, as a plain proxy would, instead of one each.
+    let payloads = without_usage(stream_payloads());
+    let held = Gate::new();
+    let mut steps = event_steps(&payloads[..1]);
+    steps.push(Step::Wait(held.clone()));
+    steps.push(Step::Together(
+        payloads[1..]
+            .iter()
+            .map(|p| format!("data: {p}\n\n").into_bytes())
+            .collect(),
+    ));
+    let (_upstream, _gateway, mut stream) = stream_of(steps, true);
+    assert_eq!(
+        stream.next_event().map(|e| e.data),
+        Some(payloads[0].clone())
+    );
+    held.open();
+    let pieces = stream.pieces();
+    let expected: String = payloads[1..]
+        .iter()
+        .map(|p| format!("data: {p}\n\n"))
+        .collect();
+    assert_eq!(pieces.len(), 1, "{pieces:?}");
+    assert_eq!(String::from_utf8_lossy(&pieces[0]), expected);
+}
+
+#[test]
 fn events_reach_the_client_while_the_upstream_is_still_streaming() {
     let payloads = stream_payloads();
     let held = Gate::new();
     let mut steps = event_steps(&payloads[..2]);
     steps.push(Step::Wait(held.clone()));
     steps.extend(event_steps(&payloads[2..]));
-    let upstream = MockUpstream::start();
-    upstream.always(Reply::sse(steps));
-    let gateway = chat_gateway(&upstream);
-
-    let mut stream = http::post(&gateway.url("/chat"))
-        .json(&stream_request(true))
-        .open();
+    let (_upstream, _gateway, mut stream) = stream_of(steps, true);
 
     // The upstream sends nothing more until these two have reached the client.
     let first = stream.next_event().expect("first event");

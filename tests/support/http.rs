@@ -344,6 +344,22 @@ impl Stream {
         std::iter::from_fn(|| self.next_event()).collect()
     }
 
+    /// The rest of the body in the pieces it was framed in (its HTTP chunks, for a chunked
+    /// body), after what was read already.
+    pub fn pieces(&mut self) -> Vec<Vec<u8>> {
+        let mut pieces = Vec::new();
+        if !self.buffer.is_empty() {
+            pieces.push(std::mem::take(&mut self.buffer));
+        }
+        loop {
+            let piece = self.body.next_piece().expect("reading the stream failed");
+            if piece.is_empty() {
+                return pieces;
+            }
+            pieces.push(piece);
+        }
+    }
+
     /// The rest of the body as bytes.
     pub fn read_to_end(&mut self) -> std::io::Result<Vec<u8>> {
         let mut body = std::mem::take(&mut self.buffer);

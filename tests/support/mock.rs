@@ -51,6 +51,9 @@ impl Gate {
 pub enum Step {
     /// Written as one HTTP chunk and flushed.
     Chunk(Vec<u8>),
+    /// Written as one HTTP chunk each, all in one write, as an upstream that writes events back
+    /// to back is read.
+    Together(Vec<Vec<u8>>),
     /// Nothing more is written until the gate opens.
     Wait(Gate),
 }
@@ -102,7 +105,7 @@ impl Reply {
                 .iter()
                 .filter_map(|step| match step {
                     Step::Wait(gate) => Some(gate.clone()),
-                    Step::Chunk(_) => None,
+                    Step::Chunk(_) | Step::Together(_) => None,
                 })
                 .collect(),
             Reply::Held(gate, inner) => {
@@ -113,6 +116,14 @@ impl Reply {
             Reply::Full { .. } | Reply::Close => Vec::new(),
         }
     }
+}
+
+/// `bytes` framed as one HTTP chunk.
+fn chunk_frame(bytes: &[u8]) -> Vec<u8> {
+    let mut frame = format!("{:x}\r\n", bytes.len()).into_bytes();
+    frame.extend_from_slice(bytes);
+    frame.extend_from_slice(b"\r\n");
+    frame
 }
 
 /// A chunk of text, for building [`Step`] lists.
@@ -376,10 +387,12 @@ fn write_reply(writer: &mut TcpStream, reply: Reply) -> std::io::Result<()> {
             for step in steps {
                 match step {
                     Step::Chunk(bytes) => {
-                        let mut frame = format!("{:x}\r\n", bytes.len()).into_bytes();
-                        frame.extend_from_slice(&bytes);
-                        frame.extend_from_slice(b"\r\n");
-                        writer.write_all(&frame)?;
+                        writer.write_all(&chunk_frame(&bytes))?;
+                        writer.flush()?;
+                    }
+                    Step::Together(chunks) => {
+                        let frames: Vec<u8> = chunks.iter().flat_map(|c| chunk_frame(c)).collect();
+                        writer.write_all(&frames)?;
                         writer.flush()?;
                     }
                     Step::Wait(gate) => gate.wait(),
