@@ -10,7 +10,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use actix::Addr;
 use actix_web::http::header::HeaderMap;
 use actix_web::HttpRequest;
 use bytes::Bytes;
@@ -21,7 +20,7 @@ use crate::accounting::{self, EstimateFrom, Tokens};
 use crate::errors::GatewayError;
 use crate::estimate::{text_chars, GENERATED_KEYS, PROMPT_KEYS};
 use crate::plan::{Plan, RequestParams};
-use crate::route_actor::{RecordOutcome, RouteActor};
+use crate::route_actor::RouteActorRef;
 use crate::runtime::RouteRuntime;
 use crate::stats::{ErrorClass, Outcome, TargetKey};
 use crate::telemetry::analytics::{self, AzureMeta, LoggedResponse, Payloads, RecordInput};
@@ -93,7 +92,7 @@ pub struct Exchange {
 }
 
 struct State {
-    actor: Addr<RouteActor>,
+    actor: RouteActorRef,
     route: Arc<RouteRuntime>,
     telemetry: Arc<Telemetry>,
     started: Instant,
@@ -117,7 +116,7 @@ impl Exchange {
     pub fn begin(
         req: &HttpRequest,
         route: Arc<RouteRuntime>,
-        actor: Addr<RouteActor>,
+        actor: RouteActorRef,
         telemetry: Arc<Telemetry>,
         started: Instant,
     ) -> Exchange {
@@ -399,7 +398,7 @@ impl State {
             retries,
             ..
         } = *self;
-        actor.do_send(RecordOutcome(Outcome {
+        actor.record(Outcome {
             status: e.status,
             error: e.error,
             target: TargetKey {
@@ -413,7 +412,7 @@ impl State {
             ttft_us: ttft.map(micros),
             tpot_us: tpot.map(micros),
             retries,
-        }));
+        });
     }
 
     /// The text an estimate may be made from, read only for a count the provider did not report

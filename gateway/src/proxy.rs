@@ -18,7 +18,7 @@ use provider_sdk::abi::{HeaderRef, RequestPlan, ResponseMeta, RouteType};
 use crate::errors::GatewayError;
 use crate::exchange::{Ending, Exchange, ResponseBody};
 use crate::plan::{Plan, PlanInput, RequestFacts, TemplateInputs};
-use crate::route_actor::{MakePlan, RouteActor};
+use crate::route_actor::{MakePlan, RouteActor, RouteActorRef};
 use crate::router::RouteMatch;
 use crate::runtime::{AiRoute, RouteRuntime};
 use crate::server::WorkerState;
@@ -79,11 +79,10 @@ pub async fn handle(
         return GatewayError::no_route().error_response();
     };
     let route = worker.runtime.routes[found.route].clone();
-    let actor = worker.actors[found.route].clone();
     let mut exchange = Exchange::begin(
         &req,
         route.clone(),
-        actor.clone(),
+        RouteActorRef::new(worker.clone(), found.route),
         worker.telemetry.clone(),
         started,
     );
@@ -93,7 +92,7 @@ pub async fn handle(
         &worker,
         &route,
         &found,
-        &actor,
+        &worker.actors[found.route],
         &mut exchange,
     )
     .await

@@ -11,10 +11,12 @@
 use std::sync::{Arc, Mutex};
 
 use actix::{Actor, Context, Handler, Message};
+use actix_web::web;
 
 use crate::errors::GatewayError;
 use crate::plan::{make_plan, Plan, PlanInput};
 use crate::runtime::RouteRuntime;
+use crate::server::WorkerState;
 use crate::stats::{Outcome, RouteStats};
 
 /// One worker's statistics of one route.
@@ -33,6 +35,28 @@ impl RouteActor {
 
 impl Actor for RouteActor {
     type Context = Context<Self>;
+}
+
+/// A worker's actor for one route, reached through the worker's state. Why not a clone of the
+/// actor's `Addr`: cloning an actix address allocates two shared cells, and a request held one
+/// until it ended.
+pub struct RouteActorRef {
+    worker: web::Data<WorkerState>,
+    route: usize,
+}
+
+impl RouteActorRef {
+    /// The actor of `worker` for its runtime's route number `route`.
+    pub fn new(worker: web::Data<WorkerState>, route: usize) -> RouteActorRef {
+        RouteActorRef { worker, route }
+    }
+
+    /// Records a finished request, without waiting.
+    pub fn record(&self, outcome: Outcome) {
+        if let Some(actor) = self.worker.actors.get(self.route) {
+            actor.do_send(RecordOutcome(outcome));
+        }
+    }
 }
 
 /// Resolve the plan for one request on this route.
