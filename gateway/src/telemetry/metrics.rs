@@ -44,6 +44,26 @@ pub fn split_authority(authority: &str) -> (&str, Option<u16>) {
 }
 
 /// The attributes of a target's series: the route's, then the target's.
+/// Every target of every route (`stats` indexed like `routes`), routes in order and each
+/// route's targets in the stable order of [`RouteStats::sorted_targets`], each named by `name`.
+pub fn route_targets<'a, N>(
+    routes: &'a [Arc<RouteRuntime>],
+    stats: &'a [RouteStats],
+    name: impl Fn(&RouteRuntime, &TargetKey) -> N,
+) -> Vec<(N, &'a TargetStats)> {
+    let name = &name;
+    routes
+        .iter()
+        .zip(stats)
+        .flat_map(|(route, stats)| {
+            stats
+                .sorted_targets()
+                .into_iter()
+                .map(move |(key, target)| (name(route, key), target))
+        })
+        .collect()
+}
+
 pub fn target_attributes(route: &RouteRuntime, target: &TargetKey) -> Vec<KeyValue> {
     let mut all = semconv::route_attributes(&route.name, &route.service_name, route.ai.as_ref());
     all.push(KeyValue::new(semconv::REQUEST_MODEL, target.model.clone()));
@@ -220,16 +240,7 @@ pub fn export_request(
     times: (SystemTime, SystemTime),
 ) -> bool {
     let times = (unix_nanos(times.0), unix_nanos(times.1));
-    let targets: Vec<(Vec<KeyValue>, &TargetStats)> = routes
-        .iter()
-        .zip(stats)
-        .flat_map(|(route, stats)| {
-            stats
-                .sorted_targets()
-                .into_iter()
-                .map(move |(key, target)| (target_attributes(route, key), target))
-        })
-        .collect();
+    let targets = route_targets(routes, stats, target_attributes);
     let mut any = false;
     message(out, 1, |out| {
         bytes_field(out, 1, resource);

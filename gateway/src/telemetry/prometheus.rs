@@ -7,7 +7,7 @@ use std::fmt::Write;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use super::metrics::target_attributes;
+use super::metrics::{route_targets, target_attributes};
 use super::DropCounters;
 use crate::runtime::RouteRuntime;
 use crate::stats::{Buckets, ErrorClass, RouteStats, TargetKey};
@@ -98,16 +98,7 @@ pub fn render(
     stats: &[RouteStats],
     dropped: &DropCounters,
 ) -> String {
-    let series: Vec<(String, &crate::stats::TargetStats)> = routes
-        .iter()
-        .zip(stats)
-        .flat_map(|(route, stats)| {
-            stats
-                .sorted_targets()
-                .into_iter()
-                .map(move |(key, target)| (target_labels(route, key), target))
-        })
-        .collect();
+    let series = route_targets(routes, stats, target_labels);
     let mut out = String::new();
 
     let mut f = Family::start(
