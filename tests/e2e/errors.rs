@@ -15,11 +15,19 @@ use serde_json::json;
 
 use crate::{assert_error, chat_request, chat_response, openai, wait_for_stats};
 
+fn chat_route(upstream_url: &str) -> serde_json::Value {
+    single_route("/chat", openai("llm/v1/chat", "gpt-4o", upstream_url))
+}
+
 fn chat_gateway(upstream_url: &str) -> Gateway {
-    Gateway::start(single_route(
-        "/chat",
-        openai("llm/v1/chat", "gpt-4o", upstream_url),
-    ))
+    Gateway::start(chat_route(upstream_url))
+}
+
+/// A chat route whose service gives the upstream `read_timeout` to answer.
+fn chat_gateway_with_read_timeout(upstream: &MockUpstream, read_timeout: Duration) -> Gateway {
+    let mut config = chat_route(&upstream.url("/v1/chat/completions"));
+    config["services"][0]["read_timeout"] = json!(read_timeout.as_millis() as u64);
+    Gateway::start(config)
 }
 
 #[test]
@@ -202,16 +210,7 @@ fn an_upstream_slower_than_the_service_read_timeout_is_a_504() {
         never_before_the_test_is_done.clone(),
         Box::new(Reply::json(200, chat_response())),
     ));
-    let mut config = single_route(
-        "/chat",
-        openai(
-            "llm/v1/chat",
-            "gpt-4o",
-            &upstream.url("/v1/chat/completions"),
-        ),
-    );
-    config["services"][0]["read_timeout"] = json!(200);
-    let gateway = Gateway::start(config);
+    let gateway = chat_gateway_with_read_timeout(&upstream, Duration::from_millis(200));
 
     let response = http::post(&gateway.url("/chat"))
         .json(&chat_request())
@@ -243,17 +242,8 @@ fn a_stream_times_out_only_after_its_last_chunk_plus_the_read_timeout() {
         event("second"),
         Step::Wait(never_before_the_test_is_done.clone()),
     ]));
-    let mut config = single_route(
-        "/chat",
-        openai(
-            "llm/v1/chat",
-            "gpt-4o",
-            &upstream.url("/v1/chat/completions"),
-        ),
-    );
     let read_timeout = Duration::from_millis(1000);
-    config["services"][0]["read_timeout"] = json!(read_timeout.as_millis() as u64);
-    let gateway = Gateway::start(config);
+    let gateway = chat_gateway_with_read_timeout(&upstream, read_timeout);
 
     let mut stream = http::post(&gateway.url("/chat"))
         .json(&json!({"model": "gpt-4o", "stream": true,
