@@ -57,7 +57,7 @@ impl Options {
             chunks: 20,
             delay_ms: 0,
             probes: 2000,
-            streams: 1000,
+            streams: TARGET_STREAMS,
             otlp: false,
             mock_workers: 1,
             out: root.join("benches/results/latest.md"),
@@ -751,6 +751,9 @@ fn main() -> Res<()> {
     Ok(())
 }
 
+/// The number of open streams the RSS target is stated for.
+const TARGET_STREAMS: usize = 1000;
+
 fn verdict(ok: bool) -> &'static str {
     if ok {
         "met"
@@ -913,11 +916,17 @@ fn report(
         verdict(mib(idle_rss) <= 40.0)
     );
     if let Some((rss, open)) = held {
+        // The target is stated for 1,000 streams: a run asked for fewer says nothing about it,
+        // while a run that asked for 1,000 and could not open them all fails it.
+        let outcome = if opts.streams < TARGET_STREAMS {
+            "not measured (the target is for 1000 streams)"
+        } else {
+            verdict(mib(rss) <= 150.0 && open >= TARGET_STREAMS)
+        };
         let _ = writeln!(
             s,
-            "- RSS with {open} open streams {:.1} MiB (target ≤ 150): {}",
+            "- RSS with {open} open streams {:.1} MiB (target ≤ 150): {outcome}",
             mib(rss),
-            verdict(mib(rss) <= 150.0 && open >= 1000)
         );
     }
     s
