@@ -32,12 +32,16 @@ fn check_stop() -> Res<()> {
     Ok(())
 }
 
-const USAGE: &str = "load [--duration SECS (10)] [--connections 1,16,64] [--chunks 20] \
+const USAGE: &str =
+    "load [--duration SECS (10)] [--rounds 2] [--connections 1,16,64] [--chunks 20] \
 [--delay-ms 0] [--probes 2000] [--streams 1000] [--otlp] [--mock-workers 1] [--out FILE] \
 [--only json|stream|anthropic (any other value skips wrk)]";
 
 struct Options {
+    /// Seconds of load on each proxy per cell, over all rounds.
     duration: u64,
+    /// Alternating runs of nginx and the gateway per cell.
+    rounds: u64,
     connections: Vec<u32>,
     chunks: u32,
     delay_ms: u64,
@@ -53,6 +57,7 @@ impl Options {
     fn parse(root: &Path) -> Res<Options> {
         let mut o = Options {
             duration: 10,
+            rounds: 2,
             connections: vec![1, 16, 64],
             chunks: 20,
             delay_ms: 0,
@@ -68,6 +73,7 @@ impl Options {
             let mut value = || args.next().ok_or(format!("{a} needs a value"));
             match a.as_str() {
                 "--duration" => o.duration = value()?.parse()?,
+                "--rounds" => o.rounds = value()?.parse::<u64>()?.max(1),
                 "--connections" => {
                     o.connections = value()?
                         .split(',')
@@ -94,6 +100,11 @@ impl Options {
 
     fn runs(&self, what: &str) -> bool {
         self.only.as_deref().is_none_or(|o| o == what)
+    }
+
+    /// The seconds of one run: wrk takes whole seconds.
+    fn slice(&self) -> u64 {
+        (self.duration / self.rounds).max(1)
     }
 }
 
@@ -292,6 +303,85 @@ struct Load {
     proxy_cpu_us: f64,
     /// CPU time per request of the collector while the proxy was under load, µs.
     collector_cpu_us: f64,
+}
+
+impl Load {
+    /// Several runs as one: the throughput over their summed time, CPU per request over their
+    /// summed requests, and the median of their percentiles (wrk prints percentiles, not the
+    /// histograms behind them, so these cannot be merged exactly).
+    fn combine(runs: &[Load]) -> Load {
+        let requests: u64 = runs.iter().map(|r| r.requests).sum();
+        let seconds: f64 = runs.iter().map(|r| r.requests as f64 / r.rps).sum();
+        let per_request = |f: fn(&Load) -> f64| {
+            runs.iter().map(|r| f(r) * r.requests as f64).sum::<f64>() / requests.max(1) as f64
+        };
+        Load {
+            rps: if seconds > 0.0 {
+                requests as f64 / seconds
+            } else {
+                0.0
+            },
+            requests,
+            p50_us: median(runs.iter().map(|r| r.p50_us).collect()),
+            p99_us: median(runs.iter().map(|r| r.p99_us).collect()),
+            errors: runs.iter().map(|r| r.errors).sum(),
+            proxy_cpu_us: per_request(|r| r.proxy_cpu_us),
+            collector_cpu_us: per_request(|r| r.collector_cpu_us),
+        }
+    }
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    match values.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => values[n / 2],
+        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
+}
+
+/// One cell measured in `rounds` rounds: the direct upstream (when there is one), then nginx and
+/// the gateway, nginx first in even rounds and the gateway first in odd ones. The machine's speed
+/// drifts by a third within minutes here; alternating short runs lets a drift weigh on both
+/// proxies alike instead of on whichever ran in the slow minute.
+fn alternate(
+    rounds: u64,
+    mut direct: impl FnMut() -> Res<Option<Load>>,
+    mut nginx: impl FnMut() -> Res<Load>,
+    mut gateway: impl FnMut() -> Res<Load>,
+) -> Res<Cell> {
+    let (mut directs, mut nginxes, mut gateways) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..rounds {
+        directs.extend(direct()?);
+        let (n, g) = if round % 2 == 0 {
+            let n = nginx()?;
+            (n, gateway()?)
+        } else {
+            let g = gateway()?;
+            (nginx()?, g)
+        };
+        nginxes.push(n);
+        gateways.push(g);
+    }
+    Ok(Cell {
+        direct: (!directs.is_empty()).then(|| Load::combine(&directs)),
+        nginx: Load::combine(&nginxes),
+        gateway: Load::combine(&gateways),
+        round_ratios: nginxes
+            .iter()
+            .zip(&gateways)
+            .map(|(n, g)| g.rps / n.rps)
+            .collect(),
+    })
+}
+
+/// A cell's figures, each proxy's rounds combined.
+struct Cell {
+    direct: Option<Load>,
+    nginx: Load,
+    gateway: Load,
+    /// gateway/nginx of each round.
+    round_ratios: Vec<f64>,
 }
 
 fn duration_us(text: &str) -> Option<f64> {
@@ -533,9 +623,7 @@ fn dropped_telemetry(admin: u16) -> Res<String> {
 struct Row {
     scenario: &'static str,
     connections: u32,
-    direct: Option<Load>,
-    nginx: Load,
-    gateway: Load,
+    cell: Cell,
 }
 
 fn ms(us: f64) -> String {
@@ -674,7 +762,7 @@ fn main() -> Res<()> {
     let anthropic_url = format!("http://127.0.0.1:{gateway}/anthropic/v1/chat/completions");
 
     let mut rows = Vec::new();
-    let d = opts.duration;
+    let d = opts.slice();
     for (scenario, script, what) in [
         ("chat", &json_script, "json"),
         ("chat stream", &stream_script, "stream"),
@@ -683,44 +771,57 @@ fn main() -> Res<()> {
             continue;
         }
         for &c in &opts.connections {
-            eprintln!("{scenario}, {c} connections: direct, nginx, gateway");
-            let direct = wrk(&direct_url, script, c, d)?;
-            let nginx = measured(&nginx_url, script, c, d, &[nginx_pid], &collector_pids)?;
-            let gateway = measured(&gateway_url, script, c, d, &[gateway_pid], &collector_pids)?;
+            eprintln!(
+                "{scenario}, {c} connections: direct, nginx, gateway; {} rounds of {d} s",
+                opts.rounds
+            );
+            let cell = alternate(
+                opts.rounds,
+                || wrk(&direct_url, script, c, d).map(Some),
+                || measured(&nginx_url, script, c, d, &[nginx_pid], &collector_pids),
+                || measured(&gateway_url, script, c, d, &[gateway_pid], &collector_pids),
+            )?;
             rows.push(Row {
                 scenario,
                 connections: c,
-                direct: Some(direct),
-                nginx,
-                gateway,
+                cell,
             });
         }
     }
     if opts.runs("anthropic") {
         for &c in &opts.connections {
-            eprintln!("chat stream via anthropic, {c} connections: nginx (openai), gateway");
-            let nginx = measured(
-                &nginx_url,
-                &stream_script,
-                c,
-                d,
-                &[nginx_pid],
-                &collector_pids,
-            )?;
-            let gateway = measured(
-                &anthropic_url,
-                &stream_script,
-                c,
-                d,
-                &[gateway_pid],
-                &collector_pids,
+            eprintln!(
+                "chat stream via anthropic, {c} connections: nginx (openai), gateway; {} rounds of {d} s",
+                opts.rounds
+            );
+            let cell = alternate(
+                opts.rounds,
+                || Ok(None),
+                || {
+                    measured(
+                        &nginx_url,
+                        &stream_script,
+                        c,
+                        d,
+                        &[nginx_pid],
+                        &collector_pids,
+                    )
+                },
+                || {
+                    measured(
+                        &anthropic_url,
+                        &stream_script,
+                        c,
+                        d,
+                        &[gateway_pid],
+                        &collector_pids,
+                    )
+                },
             )?;
             rows.push(Row {
                 scenario: "stream → anthropic",
                 connections: c,
-                direct: None,
-                nginx,
-                gateway,
+                cell,
             });
         }
     }
@@ -781,43 +882,56 @@ fn report(
         .unwrap_or_default();
     let _ = writeln!(
         s,
-        "Machine: {} cores ({cpu}); wrk, mock, nginx and gateway share them. wrk {d} s per cell, \
-         {chunks} chunks per stream, {delay} ms apart; gateway: {telemetry}.\n",
+        "Machine: {} cores ({cpu}); wrk, mock, nginx and gateway share them. Each cell: \
+         {rounds} rounds of {slice} s of wrk on the direct upstream, nginx and the gateway, nginx \
+         and the gateway taking turns to go first (figures over all rounds; p50 and p99 the \
+         median of the rounds'); {chunks} chunks per stream, {delay} ms apart; gateway: \
+         {telemetry}.\n",
         std::thread::available_parallelism().map_or(0, |n| n.get()),
-        d = opts.duration,
+        rounds = opts.rounds,
+        slice = opts.slice(),
         chunks = opts.chunks,
         delay = opts.delay_ms,
     );
-    let _ = writeln!(s, "| scenario | conns | direct RPS | nginx RPS | gateway RPS | **gateway/nginx** | p50 ms direct / nginx / gateway | p99 ms direct / nginx / gateway | added p99 ms nginx / gateway | errors |");
-    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---|---|---|---:|");
+    let _ = writeln!(s, "| scenario | conns | direct RPS | nginx RPS | gateway RPS | **gateway/nginx** | per round | p50 ms direct / nginx / gateway | p99 ms direct / nginx / gateway | added p99 ms nginx / gateway | errors |");
+    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---|---|---|---|---:|");
     for r in rows {
-        let (dr, d50, d99) = r.direct.map_or(("–".into(), "–".into(), "–".into()), |d| {
-            (format!("{:.0}", d.rps), ms(d.p50_us), ms(d.p99_us))
-        });
-        let added = r.direct.map_or("–".to_string(), |d| {
+        let (dr, d50, d99) = r
+            .cell
+            .direct
+            .map_or(("–".into(), "–".into(), "–".into()), |d| {
+                (format!("{:.0}", d.rps), ms(d.p50_us), ms(d.p99_us))
+            });
+        let added = r.cell.direct.map_or("–".to_string(), |d| {
             format!(
                 "{} / {}",
-                ms(r.nginx.p99_us - d.p99_us),
-                ms(r.gateway.p99_us - d.p99_us)
+                ms(r.cell.nginx.p99_us - d.p99_us),
+                ms(r.cell.gateway.p99_us - d.p99_us)
             )
         });
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {:.0} | {:.0} | **{:.2}×** | {} / {} / {} | {} / {} / {} | {} | {} |",
+            "| {} | {} | {} | {:.0} | {:.0} | **{:.2}×** | {} | {} / {} / {} | {} / {} / {} | {} | {} |",
             r.scenario,
             r.connections,
             dr,
-            r.nginx.rps,
-            r.gateway.rps,
-            r.gateway.rps / r.nginx.rps,
+            r.cell.nginx.rps,
+            r.cell.gateway.rps,
+            r.cell.gateway.rps / r.cell.nginx.rps,
+            r.cell
+                .round_ratios
+                .iter()
+                .map(|q| format!("{q:.2}"))
+                .collect::<Vec<_>>()
+                .join(", "),
             d50,
-            ms(r.nginx.p50_us),
-            ms(r.gateway.p50_us),
+            ms(r.cell.nginx.p50_us),
+            ms(r.cell.gateway.p50_us),
             d99,
-            ms(r.nginx.p99_us),
-            ms(r.gateway.p99_us),
+            ms(r.cell.nginx.p99_us),
+            ms(r.cell.gateway.p99_us),
             added,
-            r.direct.map_or(0, |d| d.errors) + r.nginx.errors + r.gateway.errors,
+            r.cell.direct.map_or(0, |d| d.errors) + r.cell.nginx.errors + r.cell.gateway.errors,
         );
     }
     let _ = writeln!(
@@ -836,10 +950,11 @@ fn report(
             "| {} | {} | {:.1} | {:.1} | {:.1} | {:.1} |",
             r.scenario,
             r.connections,
-            r.nginx.proxy_cpu_us,
-            r.gateway.proxy_cpu_us,
-            r.gateway.collector_cpu_us,
-            r.gateway.proxy_cpu_us + r.gateway.collector_cpu_us - r.nginx.proxy_cpu_us,
+            r.cell.nginx.proxy_cpu_us,
+            r.cell.gateway.proxy_cpu_us,
+            r.cell.gateway.collector_cpu_us,
+            r.cell.gateway.proxy_cpu_us + r.cell.gateway.collector_cpu_us
+                - r.cell.nginx.proxy_cpu_us,
         );
     }
     let [td, tn, tg, ta] = ttfts;
@@ -860,7 +975,7 @@ fn report(
     let mib = |k: u64| k as f64 / 1024.0;
     let _ = writeln!(
         s,
-        "\nGateway RSS: {:.1} MiB idle after start; {} ; {:.1} MiB after the whole run.\n",
+        "\nGateway RSS: {:.1} MiB idle after start; {}; {:.1} MiB after the whole run.\n",
         mib(idle_rss),
         held.map_or(
             "open streams not measured".to_string(),
@@ -874,7 +989,7 @@ fn report(
     let ratio = |scenario: &str, c: u32| {
         rows.iter()
             .find(|r| r.scenario == scenario && r.connections == c)
-            .map(|r| r.gateway.rps / r.nginx.rps)
+            .map(|r| r.cell.gateway.rps / r.cell.nginx.rps)
     };
     for (scenario, c, want) in [
         ("chat", 16, 0.9),
@@ -897,8 +1012,8 @@ fn report(
             .iter()
             .find(|r| r.scenario == scenario && r.connections == 1)
         {
-            let extra = r.gateway.p99_us - r.nginx.p99_us;
-            let _ = writeln!(s, "- {scenario}, p99 at 1 connection: gateway {} ms, nginx {} ms, +{extra:.0} µs (target ≤ +100 µs): {}", ms(r.gateway.p99_us), ms(r.nginx.p99_us), verdict(extra <= 100.0));
+            let extra = r.cell.gateway.p99_us - r.cell.nginx.p99_us;
+            let _ = writeln!(s, "- {scenario}, p99 at 1 connection: gateway {} ms, nginx {} ms, +{extra:.0} µs (target ≤ +100 µs): {}", ms(r.cell.gateway.p99_us), ms(r.cell.nginx.p99_us), verdict(extra <= 100.0));
         }
     }
     let extra = tg.0 - tn.0;
@@ -930,4 +1045,72 @@ fn report(
         );
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+
+    fn run(rps: f64, requests: u64, p99_us: f64, proxy_cpu_us: f64) -> Load {
+        Load {
+            rps,
+            requests,
+            p50_us: p99_us / 10.0,
+            p99_us,
+            errors: 1,
+            proxy_cpu_us,
+            collector_cpu_us: 0.0,
+        }
+    }
+
+    #[test]
+    fn runs_combine_over_their_summed_time_and_requests() {
+        // 10,000 requests in 1 s, then 10,000 in 2 s: 20,000 in 3 s, not the mean of the rates.
+        let combined = Load::combine(&[
+            run(10_000.0, 10_000, 1_000.0, 30.0),
+            run(5_000.0, 10_000, 3_000.0, 50.0),
+        ]);
+        assert!((combined.rps - 20_000.0 / 3.0).abs() < 1e-6);
+        assert_eq!((combined.requests, combined.errors), (20_000, 2));
+        assert_eq!(combined.p99_us, 2_000.0);
+        assert_eq!(combined.proxy_cpu_us, 40.0);
+        let three = [
+            run(1.0, 1, 5.0, 0.0),
+            run(1.0, 1, 1.0, 0.0),
+            run(1.0, 1, 9.0, 0.0),
+        ];
+        assert_eq!(Load::combine(&three).p99_us, 5.0);
+    }
+
+    #[test]
+    fn nginx_and_the_gateway_take_turns_to_go_first() {
+        let order = RefCell::new(Vec::new());
+        let cell = alternate(
+            3,
+            || {
+                order.borrow_mut().push("direct");
+                Ok(Some(run(100.0, 100, 1.0, 0.0)))
+            },
+            || {
+                order.borrow_mut().push("nginx");
+                Ok(run(100.0, 100, 1.0, 20.0))
+            },
+            || {
+                order.borrow_mut().push("gateway");
+                Ok(run(80.0, 80, 1.0, 30.0))
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            order.into_inner(),
+            [
+                "direct", "nginx", "gateway", "direct", "gateway", "nginx", "direct", "nginx",
+                "gateway"
+            ]
+        );
+        assert_eq!(cell.round_ratios, [0.8, 0.8, 0.8]);
+        assert_eq!(cell.direct.map(|d| d.requests), Some(300));
+        assert_eq!(cell.gateway.requests, 240);
+    }
 }
