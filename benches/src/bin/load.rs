@@ -1013,13 +1013,13 @@ fn report(
             .find(|r| r.scenario == scenario && r.connections == 1)
         {
             let extra = r.cell.gateway.p99_us - r.cell.nginx.p99_us;
-            let _ = writeln!(s, "- {scenario}, p99 at 1 connection: gateway {} ms, nginx {} ms, +{extra:.0} µs (target ≤ +100 µs): {}", ms(r.cell.gateway.p99_us), ms(r.cell.nginx.p99_us), verdict(extra <= 100.0));
+            let _ = writeln!(s, "- {scenario}, p99 at 1 connection: gateway {} ms, nginx {} ms, {extra:+.0} µs (target ≤ +100 µs): {}", ms(r.cell.gateway.p99_us), ms(r.cell.nginx.p99_us), verdict(extra <= 100.0));
         }
     }
     let extra = tg.0 - tn.0;
     let _ = writeln!(
         s,
-        "- TTFT p50: gateway {:.0} µs, nginx {:.0} µs, +{extra:.0} µs (target ≤ +100 µs): {}",
+        "- TTFT p50: gateway {:.0} µs, nginx {:.0} µs, {extra:+.0} µs (target ≤ +100 µs): {}",
         tg.0,
         tn.0,
         verdict(extra <= 100.0)
