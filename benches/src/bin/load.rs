@@ -220,6 +220,47 @@ fn find_rotel(root: &Path) -> Option<PathBuf> {
 const JSON_BODY: &str = r#"{"model":"gpt-4o-mini","messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"What is 1 + 1? Please explain in a few sentences."}]}"#;
 const STREAM_BODY: &str = r#"{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"What is 1 + 1? Please explain in a few sentences."}]}"#;
 
+/// Starts a gateway on `config` with its analytics log in `analytics`, exporting traces and
+/// metrics to `otlp` when given, and waits for it to say it is ready. Its pid, its port and its
+/// admin port.
+fn start_gateway(
+    children: &mut Children,
+    release: &Path,
+    config: &Path,
+    analytics: &Path,
+    otlp: Option<&str>,
+) -> Res<(u32, u16, u16)> {
+    let port = free_port()?;
+    let admin = free_port()?;
+    let mut command = Command::new(release.join("ai-gateway"));
+    command
+        .arg("serve")
+        .arg("--config")
+        .arg(config)
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(["--admin-listen", &format!("127.0.0.1:{admin}")])
+        .arg("--analytics-log")
+        .arg(analytics)
+        .env("AI_GATEWAY_LOG", "warn")
+        .stdout(Stdio::piped());
+    match otlp {
+        Some(endpoint) => command.env("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
+        None => command.args(["--traces-exporter", "none", "--metrics-exporter", "none"]),
+    };
+    let pid = children.spawn("ai-gateway", &mut command)?;
+    let stdout = children
+        .0
+        .last_mut()
+        .and_then(|(_, c)| c.stdout.take())
+        .ok_or("no stdout from the gateway")?;
+    let mut ready = String::new();
+    BufReader::new(stdout).read_line(&mut ready)?;
+    if !ready.starts_with("ai-gateway ready") {
+        return Err(format!("the gateway did not start: {ready}").into());
+    }
+    Ok((pid, port, admin))
+}
+
 fn wrk_script(body: &str) -> String {
     format!(
         "wrk.method = \"POST\"\nwrk.headers[\"Content-Type\"] = \"application/json\"\nwrk.body = '{body}'\n"
@@ -340,38 +381,46 @@ fn median(mut values: Vec<f64>) -> f64 {
     }
 }
 
-/// One cell measured in `rounds` rounds: the direct upstream (when there is one), then nginx and
-/// the gateway, nginx first in even rounds and the gateway first in odd ones. The machine's speed
-/// drifts by a third within minutes here; alternating short runs lets a drift weigh on both
-/// proxies alike instead of on whichever ran in the slow minute.
+/// One cell measured in `rounds` rounds: the direct upstream (when there is one), then each of
+/// `proxies` (nginx, the gateway, and the gateway without span export when there is one), the
+/// first of them moving to the back each round: with two, nginx goes first in even rounds and the
+/// gateway in odd ones. The machine's speed drifts by a third within minutes here; alternating
+/// short runs lets a drift weigh on every proxy alike instead of on whichever ran in the slow
+/// minute.
 fn alternate(
     rounds: u64,
     mut direct: impl FnMut() -> Res<Option<Load>>,
-    mut nginx: impl FnMut() -> Res<Load>,
-    mut gateway: impl FnMut() -> Res<Load>,
+    proxies: usize,
+    mut proxy: impl FnMut(usize) -> Res<Load>,
 ) -> Res<Cell> {
-    let (mut directs, mut nginxes, mut gateways) = (Vec::new(), Vec::new(), Vec::new());
-    for round in 0..rounds {
-        directs.extend(direct()?);
-        let (n, g) = if round % 2 == 0 {
-            let n = nginx()?;
-            (n, gateway()?)
-        } else {
-            let g = gateway()?;
-            (nginx()?, g)
-        };
-        nginxes.push(n);
-        gateways.push(g);
+    if proxies < 2 {
+        return Err("a cell needs nginx and the gateway".into());
     }
+    let mut directs = Vec::new();
+    let mut runs: Vec<Vec<Load>> = vec![Vec::new(); proxies];
+    for round in 0..rounds as usize {
+        directs.extend(direct()?);
+        for turn in 0..proxies {
+            let p = (round + turn) % proxies;
+            runs[p].push(proxy(p)?);
+        }
+    }
+    let ratios = |p: usize| -> Vec<f64> {
+        runs[0]
+            .iter()
+            .zip(&runs[p])
+            .map(|(n, g)| g.rps / n.rps)
+            .collect()
+    };
     Ok(Cell {
         direct: (!directs.is_empty()).then(|| Load::combine(&directs)),
-        nginx: Load::combine(&nginxes),
-        gateway: Load::combine(&gateways),
-        round_ratios: nginxes
-            .iter()
-            .zip(&gateways)
-            .map(|(n, g)| g.rps / n.rps)
-            .collect(),
+        nginx: Load::combine(&runs[0]),
+        gateway: Load::combine(&runs[1]),
+        round_ratios: ratios(1),
+        unexported: runs.get(2).map(|u| Unexported {
+            load: Load::combine(u),
+            round_ratios: ratios(2),
+        }),
     })
 }
 
@@ -381,6 +430,15 @@ struct Cell {
     nginx: Load,
     gateway: Load,
     /// gateway/nginx of each round.
+    round_ratios: Vec<f64>,
+    unexported: Option<Unexported>,
+}
+
+/// The gateway without span export, beside the one that exports: how much of the gap to nginx is
+/// the collector's, measured in the same rounds.
+struct Unexported {
+    load: Load,
+    /// its RPS over nginx's, each round.
     round_ratios: Vec<f64>,
 }
 
@@ -667,23 +725,11 @@ fn main() -> Res<()> {
     )?;
     wait_for_port(mock, "the mock")?;
 
-    let mut gateway_cmd = Command::new(release.join("ai-gateway"));
-    let gateway = free_port()?;
-    let admin = free_port()?;
     let config = dir.0.join("gateway.yaml");
     std::fs::write(&config, gateway_config(mock))?;
-    gateway_cmd
-        .arg("serve")
-        .arg("--config")
-        .arg(&config)
-        .args(["--listen", &format!("127.0.0.1:{gateway}")])
-        .args(["--admin-listen", &format!("127.0.0.1:{admin}")])
-        .arg("--analytics-log")
-        .arg(dir.0.join("analytics.jsonl"))
-        .env("AI_GATEWAY_LOG", "warn")
-        .stdout(Stdio::piped());
     let mut telemetry = "log_statistics on, analytics log to a file, no span export".to_string();
     let mut collector_pids = Vec::new();
+    let mut otlp_endpoint = None;
     if opts.otlp {
         let rotel = find_rotel(&root).ok_or(
             "--otlp needs rotel in tests/.venv (cargo test -p ai-gateway-tests creates it)",
@@ -709,25 +755,31 @@ fn main() -> Res<()> {
             )?,
         );
         wait_for_port(otlp, "rotel")?;
-        gateway_cmd.env(
-            "OTEL_EXPORTER_OTLP_ENDPOINT",
-            format!("http://127.0.0.1:{otlp}"),
-        );
+        otlp_endpoint = Some(format!("http://127.0.0.1:{otlp}"));
         telemetry =
             "log_statistics on, analytics log to a file, traces and metrics exported over OTLP to rotel"
                 .to_string();
     }
-    let gateway_pid = children.spawn("ai-gateway", &mut gateway_cmd)?;
-    let stdout = children
-        .0
-        .last_mut()
-        .and_then(|(_, c)| c.stdout.take())
-        .ok_or("no stdout from the gateway")?;
-    let mut ready = String::new();
-    BufReader::new(stdout).read_line(&mut ready)?;
-    if !ready.starts_with("ai-gateway ready") {
-        return Err(format!("the gateway did not start: {ready}").into());
-    }
+    let (gateway_pid, gateway, admin) = start_gateway(
+        &mut children,
+        &release,
+        &config,
+        &dir.0.join("analytics.jsonl"),
+        otlp_endpoint.as_deref(),
+    )?;
+    // With export on, a second gateway without it, measured in the same rounds: the gap between
+    // the two is what span export and the collector cost on these shared cores.
+    let unexported = if opts.otlp {
+        Some(start_gateway(
+            &mut children,
+            &release,
+            &config,
+            &dir.0.join("analytics-unexported.jsonl"),
+            None,
+        )?)
+    } else {
+        None
+    };
 
     let nginx = free_port()?;
     std::fs::write(dir.0.join("nginx.conf"), nginx_conf(&dir.0, nginx, mock))?;
@@ -758,68 +810,71 @@ fn main() -> Res<()> {
     std::fs::write(&stream_script, wrk_script(STREAM_BODY))?;
     let direct_url = format!("http://127.0.0.1:{mock}/v1/chat/completions");
     let nginx_url = format!("http://127.0.0.1:{nginx}/v1/chat/completions");
-    let gateway_url = format!("http://127.0.0.1:{gateway}/openai/v1/chat/completions");
-    let anthropic_url = format!("http://127.0.0.1:{gateway}/anthropic/v1/chat/completions");
+    let gateway_url = |port: u16, path: &str| format!("http://127.0.0.1:{port}{path}");
+
+    // Each proxy of a cell, nginx first: its pid and the URL that reaches the mock through it.
+    let targets = |path: &str| -> Vec<(u32, String)> {
+        let mut targets = vec![
+            (nginx_pid, nginx_url.clone()),
+            (gateway_pid, gateway_url(gateway, path)),
+        ];
+        targets.extend(unexported.map(|(pid, port, _)| (pid, gateway_url(port, path))));
+        targets
+    };
+    let openai_targets = targets("/openai/v1/chat/completions");
+    let anthropic_targets = targets("/anthropic/v1/chat/completions");
+    let names = if unexported.is_some() {
+        "nginx, gateway, gateway without span export"
+    } else {
+        "nginx, gateway"
+    };
 
     let mut rows = Vec::new();
     let d = opts.slice();
-    for (scenario, script, what) in [
-        ("chat", &json_script, "json"),
-        ("chat stream", &stream_script, "stream"),
-    ] {
+    let cells = [
+        ("chat", &json_script, "json", true, &openai_targets),
+        (
+            "chat stream",
+            &stream_script,
+            "stream",
+            true,
+            &openai_targets,
+        ),
+        (
+            "stream → anthropic",
+            &stream_script,
+            "anthropic",
+            false,
+            &anthropic_targets,
+        ),
+    ];
+    for (scenario, script, what, direct, targets) in cells {
         if !opts.runs(what) {
             continue;
         }
         for &c in &opts.connections {
             eprintln!(
-                "{scenario}, {c} connections: direct, nginx, gateway; {} rounds of {d} s",
+                "{scenario}, {c} connections: {}{names}; {} rounds of {d} s",
+                if direct { "direct, " } else { "" },
                 opts.rounds
             );
             let cell = alternate(
                 opts.rounds,
-                || wrk(&direct_url, script, c, d).map(Some),
-                || measured(&nginx_url, script, c, d, &[nginx_pid], &collector_pids),
-                || measured(&gateway_url, script, c, d, &[gateway_pid], &collector_pids),
+                || {
+                    if direct {
+                        wrk(&direct_url, script, c, d).map(Some)
+                    } else {
+                        Ok(None)
+                    }
+                },
+                targets.len(),
+                |p| {
+                    let (pid, url) = &targets[p];
+                    measured(url, script, c, d, &[*pid], &collector_pids)
+                },
             )?;
             rows.push(Row {
                 scenario,
-                connections: c,
-                cell,
-            });
-        }
-    }
-    if opts.runs("anthropic") {
-        for &c in &opts.connections {
-            eprintln!(
-                "chat stream via anthropic, {c} connections: nginx (openai), gateway; {} rounds of {d} s",
-                opts.rounds
-            );
-            let cell = alternate(
-                opts.rounds,
-                || Ok(None),
-                || {
-                    measured(
-                        &nginx_url,
-                        &stream_script,
-                        c,
-                        d,
-                        &[nginx_pid],
-                        &collector_pids,
-                    )
-                },
-                || {
-                    measured(
-                        &anthropic_url,
-                        &stream_script,
-                        c,
-                        d,
-                        &[gateway_pid],
-                        &collector_pids,
-                    )
-                },
-            )?;
-            rows.push(Row {
-                scenario: "stream → anthropic",
                 connections: c,
                 cell,
             });
@@ -931,7 +986,10 @@ fn report(
             ms(r.cell.nginx.p99_us),
             ms(r.cell.gateway.p99_us),
             added,
-            r.cell.direct.map_or(0, |d| d.errors) + r.cell.nginx.errors + r.cell.gateway.errors,
+            r.cell.direct.map_or(0, |d| d.errors)
+                + r.cell.nginx.errors
+                + r.cell.gateway.errors
+                + r.cell.unexported.as_ref().map_or(0, |u| u.load.errors),
         );
     }
     let _ = writeln!(
@@ -956,6 +1014,40 @@ fn report(
             r.cell.gateway.proxy_cpu_us + r.cell.gateway.collector_cpu_us
                 - r.cell.nginx.proxy_cpu_us,
         );
+    }
+    if rows.iter().any(|r| r.cell.unexported.is_some()) {
+        let _ = writeln!(
+            s,
+            "\nSpan export's share: a second gateway, same configuration, no span or metric \
+             export (`--traces-exporter none --metrics-exporter none`), measured in the same \
+             rounds, taking its turn with nginx and the exporting gateway:\n"
+        );
+        let _ = writeln!(s, "| scenario | conns | gateway/nginx | **without export/nginx** | per round | p99 ms nginx / gateway with / without export | CPU µs per request: gateway with / without export | collector |");
+        let _ = writeln!(s, "|---|---:|---:|---:|---|---|---|---:|");
+        for r in rows {
+            let Some(u) = &r.cell.unexported else {
+                continue;
+            };
+            let _ = writeln!(
+                s,
+                "| {} | {} | {:.2}× | **{:.2}×** | {} | {} / {} / {} | {:.1} / {:.1} | {:.1} |",
+                r.scenario,
+                r.connections,
+                r.cell.gateway.rps / r.cell.nginx.rps,
+                u.load.rps / r.cell.nginx.rps,
+                u.round_ratios
+                    .iter()
+                    .map(|q| format!("{q:.2}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                ms(r.cell.nginx.p99_us),
+                ms(r.cell.gateway.p99_us),
+                ms(u.load.p99_us),
+                r.cell.gateway.proxy_cpu_us,
+                u.load.proxy_cpu_us,
+                r.cell.gateway.collector_cpu_us,
+            );
+        }
     }
     let [td, tn, tg, ta] = ttfts;
     let _ = writeln!(s, "\nTime to first token (first SSE `data:` event, sequential requests on one keep-alive connection, {} probes):\n", opts.probes);
@@ -986,11 +1078,6 @@ fn report(
 
     let _ = writeln!(s, "Telemetry the gateway could not deliver during the run (from its `/metrics`): {dropped}.\n");
     let _ = writeln!(s, "Targets:\n");
-    let ratio = |scenario: &str, c: u32| {
-        rows.iter()
-            .find(|r| r.scenario == scenario && r.connections == c)
-            .map(|r| r.cell.gateway.rps / r.cell.nginx.rps)
-    };
     for (scenario, c, want) in [
         ("chat", 16, 0.9),
         ("chat", 64, 0.9),
@@ -999,10 +1086,21 @@ fn report(
         ("stream → anthropic", 16, 0.7),
         ("stream → anthropic", 64, 0.7),
     ] {
-        if let Some(r) = ratio(scenario, c) {
+        if let Some(row) = rows
+            .iter()
+            .find(|r| r.scenario == scenario && r.connections == c)
+        {
+            let cell = &row.cell;
+            let r = cell.gateway.rps / cell.nginx.rps;
+            let without = cell.unexported.as_ref().map_or(String::new(), |u| {
+                format!(
+                    " (without span export, outside the target's condition: {:.2}×)",
+                    u.load.rps / cell.nginx.rps
+                )
+            });
             let _ = writeln!(
                 s,
-                "- {scenario} at {c} connections: {r:.2}× nginx (target ≥ {want}×): {}",
+                "- {scenario} at {c} connections: {r:.2}× nginx (target ≥ {want}×): {}{without}",
                 verdict(r >= want)
             );
         }
@@ -1013,7 +1111,13 @@ fn report(
             .find(|r| r.scenario == scenario && r.connections == 1)
         {
             let extra = r.cell.gateway.p99_us - r.cell.nginx.p99_us;
-            let _ = writeln!(s, "- {scenario}, p99 at 1 connection: gateway {} ms, nginx {} ms, {extra:+.0} µs (target ≤ +100 µs): {}", ms(r.cell.gateway.p99_us), ms(r.cell.nginx.p99_us), verdict(extra <= 100.0));
+            let without = r.cell.unexported.as_ref().map_or(String::new(), |u| {
+                format!(
+                    " (without span export, outside the target's condition: {:+.0} µs)",
+                    u.load.p99_us - r.cell.nginx.p99_us
+                )
+            });
+            let _ = writeln!(s, "- {scenario}, p99 at 1 connection: gateway {} ms, nginx {} ms, {extra:+.0} µs (target ≤ +100 µs): {}{without}", ms(r.cell.gateway.p99_us), ms(r.cell.nginx.p99_us), verdict(extra <= 100.0));
         }
     }
     let extra = tg.0 - tn.0;
@@ -1092,13 +1196,10 @@ mod tests {
                 order.borrow_mut().push("direct");
                 Ok(Some(run(100.0, 100, 1.0, 0.0)))
             },
-            || {
-                order.borrow_mut().push("nginx");
-                Ok(run(100.0, 100, 1.0, 20.0))
-            },
-            || {
-                order.borrow_mut().push("gateway");
-                Ok(run(80.0, 80, 1.0, 30.0))
+            2,
+            |p| {
+                order.borrow_mut().push(["nginx", "gateway"][p]);
+                Ok([run(100.0, 100, 1.0, 20.0), run(80.0, 80, 1.0, 30.0)][p])
             },
         )
         .unwrap();
@@ -1112,5 +1213,36 @@ mod tests {
         assert_eq!(cell.round_ratios, [0.8, 0.8, 0.8]);
         assert_eq!(cell.direct.map(|d| d.requests), Some(300));
         assert_eq!(cell.gateway.requests, 240);
+        assert!(cell.unexported.is_none());
+    }
+
+    #[test]
+    fn each_of_three_proxies_goes_first_in_turn() {
+        let order = RefCell::new(Vec::new());
+        let cell = alternate(
+            3,
+            || Ok(None),
+            3,
+            |p| {
+                order.borrow_mut().push(p);
+                Ok([
+                    run(100.0, 100, 1.0, 20.0),
+                    run(70.0, 70, 1.0, 30.0),
+                    run(95.0, 95, 1.0, 25.0),
+                ][p])
+            },
+        )
+        .unwrap();
+        assert_eq!(order.into_inner(), [0, 1, 2, 1, 2, 0, 2, 0, 1]);
+        assert!(cell.direct.is_none());
+        assert_eq!(cell.round_ratios, [0.7, 0.7, 0.7]);
+        let unexported = cell.unexported.unwrap();
+        assert_eq!(unexported.load.requests, 285);
+        assert_eq!(unexported.round_ratios, [0.95, 0.95, 0.95]);
+    }
+
+    #[test]
+    fn a_cell_needs_nginx_and_the_gateway() {
+        assert!(alternate(1, || Ok(None), 1, |_| Ok(run(1.0, 1, 1.0, 1.0))).is_err());
     }
 }
