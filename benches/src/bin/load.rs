@@ -937,12 +937,16 @@ fn report(
         .unwrap_or_default();
     let _ = writeln!(
         s,
-        "Machine: {} cores ({cpu}); wrk, mock, nginx and gateway share them. Each cell: \
-         {rounds} rounds of {slice} s of wrk on the direct upstream, nginx and the gateway, nginx \
-         and the gateway taking turns to go first (figures over all rounds; p50 and p99 the \
-         median of the rounds'); {chunks} chunks per stream, {delay} ms apart; gateway: \
-         {telemetry}.\n",
+        "Machine: {} cores ({cpu}); wrk, mock, nginx and {proxies} share them. Each cell: \
+         {rounds} rounds of {slice} s of wrk on the direct upstream, then on nginx and {proxies}, \
+         each going first in turn (figures over all rounds; p50 and p99 the median of the \
+         rounds'); {chunks} chunks per stream, {delay} ms apart; gateway: {telemetry}.\n",
         std::thread::available_parallelism().map_or(0, |n| n.get()),
+        proxies = if rows.iter().any(|r| r.cell.unexported.is_some()) {
+            "both gateways (the second without span export)"
+        } else {
+            "the gateway"
+        },
         rounds = opts.rounds,
         slice = opts.slice(),
         chunks = opts.chunks,
