@@ -13,7 +13,7 @@ use std::time::{Duration, Instant, SystemTime};
 use actix_web::http::header::HeaderMap;
 use actix_web::HttpRequest;
 use bytes::Bytes;
-use opentelemetry::{Array, KeyValue, StringValue, Value};
+use opentelemetry::{KeyValue, StringValue, Value};
 use provider_sdk::abi::{ResponseMeta, RouteType};
 
 use crate::accounting::{self, EstimateFrom, Tokens};
@@ -26,12 +26,9 @@ use crate::stats::{ErrorClass, Outcome, TargetKey};
 use crate::telemetry::analytics::{self, AzureMeta, LoggedResponse, Payloads, RecordInput};
 use crate::telemetry::metrics::split_authority;
 use crate::telemetry::semconv;
+use crate::telemetry::server_span::{Scalar, ServerSpan};
 use crate::telemetry::spans::RequestSpan;
 use crate::telemetry::Telemetry;
-
-/// Room for every attribute a SERVER span gets over its life, so that the span's list, which the
-/// SDK keeps from its start, never grows one attribute at a time.
-const SERVER_SPAN_ATTRIBUTES: usize = 40;
 
 /// The body of the response, as far as telemetry needs it.
 pub enum ResponseBody<'a> {
@@ -96,7 +93,7 @@ struct State {
     route: Arc<RouteRuntime>,
     telemetry: Arc<Telemetry>,
     started: Instant,
-    span: Option<RequestSpan>,
+    span: Option<ServerSpan>,
     /// The attempt the upstream answered; it ends with the request.
     answered: Option<RequestSpan>,
     /// The spans' name (empty when there are no spans).
@@ -125,13 +122,13 @@ impl Exchange {
             None => "proxy",
         };
         let span = telemetry.tracing.as_ref().map(|tracing| {
-            let mut attributes = Vec::with_capacity(SERVER_SPAN_ATTRIBUTES);
-            attributes.extend(route.span_attributes.iter().cloned());
-            attributes.extend([
-                KeyValue::new(semconv::HTTP_REQUEST_METHOD, method_value(req.method())),
-                KeyValue::new(semconv::URL_PATH, req.path().to_string()),
-            ]);
-            tracing.server_span(req.headers(), name, attributes)
+            let mut span = tracing.server_span(req.headers(), name, &route.span_attributes);
+            span.set(
+                semconv::HTTP_REQUEST_METHOD,
+                Scalar::Str(req.method().as_str()),
+            );
+            span.set(semconv::URL_PATH, Scalar::Str(req.path()));
+            span
         });
         let span_name = if span.is_some() {
             name.to_string()
@@ -175,7 +172,7 @@ impl Exchange {
         self.state
             .as_ref()
             .and_then(|s| s.span.as_ref())
-            .is_some_and(RequestSpan::is_recording)
+            .is_some_and(ServerSpan::is_recording)
     }
 
     /// Whether the route logs request and response bodies.
@@ -200,7 +197,7 @@ impl Exchange {
         state.model = plan.model.clone();
         state.costs = plan.costs;
         state.options_json = Some(plan.options_json.clone());
-        let Some(span) = state.span.as_ref() else {
+        let Some(span) = state.span.as_mut() else {
             return;
         };
         if !plan.model.is_empty() {
@@ -210,22 +207,21 @@ impl Exchange {
             return;
         }
         span.rename(state.span_name.clone());
-        let mut attributes = vec![KeyValue::new(semconv::REQUEST_MODEL, plan.model.clone())];
+        span.set(semconv::REQUEST_MODEL, Scalar::Str(&plan.model));
         // Configured tuning overrides the client's (Kong's rule), so the upstream got these.
         let asked = asked.unwrap_or_default();
         if let Some(n) = plan.tuning.max_tokens.or(asked.max_tokens) {
-            attributes.push(KeyValue::new(
+            span.set(
                 semconv::REQUEST_MAX_TOKENS,
-                i64::try_from(n).unwrap_or(i64::MAX),
-            ));
+                Scalar::Int(i64::try_from(n).unwrap_or(i64::MAX)),
+            );
         }
         if let Some(t) = plan.tuning.temperature.or(asked.temperature) {
-            attributes.push(KeyValue::new(semconv::REQUEST_TEMPERATURE, t));
+            span.set(semconv::REQUEST_TEMPERATURE, Scalar::Float(t));
         }
         if let Some(p) = plan.tuning.top_p.or(asked.top_p) {
-            attributes.push(KeyValue::new(semconv::REQUEST_TOP_P, p));
+            span.set(semconv::REQUEST_TOP_P, Scalar::Float(p));
         }
-        span.set_attributes(attributes);
     }
 
     /// The upstream request is ready to go to `url` with `body`.
@@ -252,11 +248,11 @@ impl Exchange {
             return attempt;
         };
         if n == 0 {
-            attempt.propagation = Some(tracing.propagation(parent));
+            attempt.propagation = Some(tracing.propagation(parent.context()));
             return attempt;
         }
         let (span, headers) = tracing.attempt_span(
-            parent,
+            parent.context(),
             state.span_name.clone(),
             attempt.started,
             state.attempt_attributes(n, method),
@@ -284,7 +280,7 @@ impl Exchange {
                 let name = state.span_name.clone();
                 Some(
                     tracing
-                        .attempt_span(parent, name, attempt.started, attributes)
+                        .attempt_span(parent.context(), name, attempt.started, attributes)
                         .0,
                 )
             }),
@@ -500,13 +496,16 @@ impl State {
 
     fn end_spans(
         &mut self,
-        span: RequestSpan,
+        mut span: ServerSpan,
         e: &Ending<'_>,
         tokens: &Tokens,
         cost: f64,
         timings: Timings,
         record: Option<&str>,
     ) {
+        let Some(tracing) = self.telemetry.tracing.as_ref() else {
+            return;
+        };
         let error_type = e.error.map(ErrorClass::as_str);
         if let Some(answered) = self.answered.take() {
             if let Some(error_type) = error_type {
@@ -515,78 +514,67 @@ impl State {
             answered.end(e.message.map(str::to_owned));
         }
         if !span.is_recording() {
-            span.end(None);
             return;
         }
-        let mut attributes = vec![
-            KeyValue::new(semconv::HTTP_RESPONSE_STATUS_CODE, i64::from(e.status)),
-            KeyValue::new(semconv::RETRIES, i64::from(self.retries)),
-        ];
+        span.set(
+            semconv::HTTP_RESPONSE_STATUS_CODE,
+            Scalar::Int(i64::from(e.status)),
+        );
+        span.set(semconv::RETRIES, Scalar::Int(i64::from(self.retries)));
         if !self.host.is_empty() {
             let (address, port) = split_authority(&self.host);
-            attributes.push(KeyValue::new(semconv::SERVER_ADDRESS, address.to_string()));
+            span.set(semconv::SERVER_ADDRESS, Scalar::Str(address));
             if let Some(port) = port {
-                attributes.push(KeyValue::new(semconv::SERVER_PORT, i64::from(port)));
+                span.set(semconv::SERVER_PORT, Scalar::Int(i64::from(port)));
             }
         }
         if let Some(error_type) = error_type {
-            attributes.push(KeyValue::new(semconv::ERROR_TYPE, error_type));
+            span.set(semconv::ERROR_TYPE, Scalar::Str(error_type));
         }
         let meta = e.meta;
         if !meta.response_model.is_empty() {
-            attributes.push(KeyValue::new(
-                semconv::RESPONSE_MODEL,
-                meta.response_model.to_string(),
-            ));
+            span.set(semconv::RESPONSE_MODEL, Scalar::Str(&meta.response_model));
         }
         if !meta.response_id.is_empty() {
-            attributes.push(KeyValue::new(
-                semconv::RESPONSE_ID,
-                meta.response_id.to_string(),
-            ));
+            span.set(semconv::RESPONSE_ID, Scalar::Str(&meta.response_id));
         }
         if !meta.finish_reasons.is_empty() {
-            let reasons: Vec<StringValue> = meta
-                .finish_reasons
-                .iter()
-                .map(|r| StringValue::from(r.to_string()))
-                .collect();
-            attributes.push(KeyValue::new(
+            span.set_strings(
                 semconv::RESPONSE_FINISH_REASONS,
-                Value::Array(Array::String(reasons)),
-            ));
+                meta.finish_reasons.iter().map(|r| r.as_str()),
+            );
         }
         if self.route.ai.is_some() && e.error.is_none() {
-            attributes.extend([
-                KeyValue::new(semconv::USAGE_INPUT_TOKENS, to_i64(tokens.prompt)),
-                KeyValue::new(semconv::USAGE_OUTPUT_TOKENS, to_i64(tokens.completion)),
-                KeyValue::new(semconv::USAGE_ESTIMATED, tokens.estimated),
-                KeyValue::new(semconv::COST, cost),
-            ]);
+            span.set(
+                semconv::USAGE_INPUT_TOKENS,
+                Scalar::Int(to_i64(tokens.prompt)),
+            );
+            span.set(
+                semconv::USAGE_OUTPUT_TOKENS,
+                Scalar::Int(to_i64(tokens.completion)),
+            );
+            span.set(semconv::USAGE_ESTIMATED, Scalar::Bool(tokens.estimated));
+            span.set(semconv::COST, Scalar::Float(cost));
             if let Some(cached) = tokens.cached {
-                attributes.push(KeyValue::new(
+                span.set(
                     semconv::USAGE_CACHE_READ_INPUT_TOKENS,
-                    to_i64(cached),
-                ));
+                    Scalar::Int(to_i64(cached)),
+                );
             }
         }
         if let Some(ttft) = timings.ttft {
-            attributes.push(KeyValue::new(semconv::TTFT_MS, millis(ttft)));
+            span.set(semconv::TTFT_MS, Scalar::Float(millis(ttft)));
         }
         if let Some(tpot) = timings.tpot {
-            attributes.push(KeyValue::new(
+            span.set(
                 semconv::TIME_PER_OUTPUT_TOKEN_MS,
-                millis(tpot),
-            ));
-        }
-        span.set_attributes(attributes);
-        if let Some(record) = record {
-            span.add_event(
-                semconv::ANALYTICS_EVENT,
-                vec![KeyValue::new(semconv::ANALYTICS_EVENT, record.to_string())],
+                Scalar::Float(millis(tpot)),
             );
         }
-        span.end(e.message.map(str::to_owned));
+        if let Some(record) = record {
+            span.add_event(semconv::ANALYTICS_EVENT, semconv::ANALYTICS_EVENT, record);
+        }
+        tracing.end_server_span(span, e.message);
     }
 }
 
@@ -604,17 +592,6 @@ pub fn route_span_attributes(
         ));
     }
     attributes
-}
-
-/// The request method, without an allocation for the standard ones.
-fn method_value(method: &actix_web::http::Method) -> Value {
-    let known = [
-        "GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "CONNECT", "TRACE",
-    ];
-    match known.iter().find(|m| **m == method.as_str()) {
-        Some(m) => Value::from(*m),
-        None => Value::from(method.as_str().to_string()),
-    }
 }
 
 /// A stream's time to first token and time per output token.

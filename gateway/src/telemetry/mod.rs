@@ -15,6 +15,7 @@ mod otlp_http;
 mod otlp_traces;
 pub mod prometheus;
 pub mod semconv;
+pub mod server_span;
 mod span_queue;
 pub mod spans;
 #[cfg(test)]
@@ -81,12 +82,13 @@ impl Telemetry {
                 telemetry.dropped.spans.clone(),
             )
             .map_err(|e| format!("cannot start the span export thread: {e}"))?;
+            let queue = processor.queue();
             let provider = SdkTracerProvider::builder()
                 .with_span_processor(processor)
                 .with_sampler(config.sampler.clone())
                 .with_resource(resource.clone())
                 .build();
-            telemetry.tracing = Some(Tracing::new(&provider));
+            telemetry.tracing = Some(Tracing::new(&provider, config.sampler.clone(), queue));
             telemetry.tracer_provider = Some(provider);
         }
         if let Some(endpoint) = &config.metrics_endpoint {

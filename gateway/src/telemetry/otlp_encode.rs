@@ -9,7 +9,9 @@
 //! tests decode what this writes with the generated proto types and compare it with the
 //! library's own conversion of the same spans.
 
-use opentelemetry::trace::{SpanKind, Status};
+use std::time::SystemTime;
+
+use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status};
 use opentelemetry::{Array, InstrumentationScope, KeyValue, Value};
 use opentelemetry_sdk::trace::SpanData;
 use opentelemetry_sdk::Resource;
@@ -79,13 +81,59 @@ pub(super) fn unix_nanos(time: std::time::SystemTime) -> u64 {
         .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
+/// A single attribute value, borrowed: written without building an SDK `Value`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Scalar<'a> {
+    Str(&'a str),
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+}
+
+/// `AnyValue` (common.proto) of a single value.
+fn scalar_value(out: &mut Vec<u8>, value: Scalar<'_>) {
+    match value {
+        Scalar::Str(s) => bytes_field(out, 1, s.as_bytes()),
+        Scalar::Bool(b) => varint_field(out, 2, u64::from(b)),
+        Scalar::Int(i) => varint_field(out, 3, i as u64),
+        Scalar::Float(f) => fixed64_field(out, 4, f.to_bits()),
+    }
+}
+
+/// One `KeyValue` entry as field `field`.
+pub(super) fn attribute(out: &mut Vec<u8>, field: u32, key: &str, value: Scalar<'_>) {
+    message(out, field, |out| {
+        bytes_field(out, 1, key.as_bytes());
+        message(out, 2, |out| scalar_value(out, value));
+    });
+}
+
+/// One `KeyValue` entry whose value is an array of strings, as field `field`.
+pub(super) fn strings_attribute<'a>(
+    out: &mut Vec<u8>,
+    field: u32,
+    key: &str,
+    items: impl IntoIterator<Item = &'a str>,
+) {
+    message(out, field, |out| {
+        bytes_field(out, 1, key.as_bytes());
+        message(out, 2, |out| {
+            message(out, 5, |out| {
+                for item in items {
+                    message(out, 1, |out| bytes_field(out, 1, item.as_bytes()));
+                }
+            });
+        });
+    });
+}
+
 /// `AnyValue` (common.proto).
 fn any_value(out: &mut Vec<u8>, value: &Value) {
     match value {
-        Value::String(s) => bytes_field(out, 1, s.as_str().as_bytes()),
-        Value::Bool(b) => varint_field(out, 2, u64::from(*b)),
-        Value::I64(i) => varint_field(out, 3, *i as u64),
-        Value::F64(f) => fixed64_field(out, 4, f.to_bits()),
+        Value::String(s) => scalar_value(out, Scalar::Str(s.as_str())),
+        Value::Bool(b) => scalar_value(out, Scalar::Bool(*b)),
+        Value::I64(i) => scalar_value(out, Scalar::Int(*i)),
+        Value::F64(f) => scalar_value(out, Scalar::Float(*f)),
         Value::Array(array) => message(out, 5, |out| match array {
             Array::Bool(items) => {
                 for b in items {
@@ -154,58 +202,41 @@ fn span_kind(kind: &SpanKind) -> u64 {
     }
 }
 
-fn span(out: &mut Vec<u8>, span: &SpanData) {
-    let context = &span.span_context;
+/// What a `Span` message says besides its attributes, events and links.
+pub(super) struct SpanHead<'a> {
+    pub context: &'a SpanContext,
+    pub parent_span_id: SpanId,
+    pub parent_is_remote: bool,
+    pub name: &'a str,
+    pub kind: &'a SpanKind,
+    pub start: SystemTime,
+    pub end: SystemTime,
+    pub status: &'a Status,
+}
+
+/// A `Span` message's fields: `head`'s, and fields 9 to 14 (attributes, events, links) written by
+/// `lists`.
+pub(super) fn span_fields(
+    out: &mut Vec<u8>,
+    head: &SpanHead<'_>,
+    lists: impl FnOnce(&mut Vec<u8>),
+) {
+    let context = head.context;
     bytes_field(out, 1, &context.trace_id().to_bytes());
     bytes_field(out, 2, &context.span_id().to_bytes());
     let trace_state = context.trace_state().header();
     if !trace_state.is_empty() {
         bytes_field(out, 3, trace_state.as_bytes());
     }
-    if span.parent_span_id != opentelemetry::trace::SpanId::INVALID {
-        bytes_field(out, 4, &span.parent_span_id.to_bytes());
+    if head.parent_span_id != SpanId::INVALID {
+        bytes_field(out, 4, &head.parent_span_id.to_bytes());
     }
-    bytes_field(out, 5, span.name.as_bytes());
-    varint_field(out, 6, span_kind(&span.span_kind));
-    fixed64_field(out, 7, unix_nanos(span.start_time));
-    fixed64_field(out, 8, unix_nanos(span.end_time));
-    attributes(out, 9, key_values(&span.attributes));
-    if span.dropped_attributes_count > 0 {
-        varint_field(out, 10, u64::from(span.dropped_attributes_count));
-    }
-    for event in span.events.iter() {
-        message(out, 11, |out| {
-            fixed64_field(out, 1, unix_nanos(event.timestamp));
-            bytes_field(out, 2, event.name.as_bytes());
-            attributes(out, 3, key_values(&event.attributes));
-            if event.dropped_attributes_count > 0 {
-                varint_field(out, 4, u64::from(event.dropped_attributes_count));
-            }
-        });
-    }
-    if span.events.dropped_count > 0 {
-        varint_field(out, 12, u64::from(span.events.dropped_count));
-    }
-    for link in span.links.iter() {
-        message(out, 13, |out| {
-            let linked = &link.span_context;
-            bytes_field(out, 1, &linked.trace_id().to_bytes());
-            bytes_field(out, 2, &linked.span_id().to_bytes());
-            let state = linked.trace_state().header();
-            if !state.is_empty() {
-                bytes_field(out, 3, state.as_bytes());
-            }
-            attributes(out, 4, key_values(&link.attributes));
-            if link.dropped_attributes_count > 0 {
-                varint_field(out, 5, u64::from(link.dropped_attributes_count));
-            }
-            fixed32_field(out, 6, flags(linked.is_remote(), linked.trace_flags()));
-        });
-    }
-    if span.links.dropped_count > 0 {
-        varint_field(out, 14, u64::from(span.links.dropped_count));
-    }
-    match &span.status {
+    bytes_field(out, 5, head.name.as_bytes());
+    varint_field(out, 6, span_kind(head.kind));
+    fixed64_field(out, 7, unix_nanos(head.start));
+    fixed64_field(out, 8, unix_nanos(head.end));
+    lists(out);
+    match head.status {
         Status::Unset => message(out, 15, |_| {}),
         Status::Ok => message(out, 15, |out| varint_field(out, 3, 1)),
         Status::Error { description } => message(out, 15, |out| {
@@ -215,11 +246,58 @@ fn span(out: &mut Vec<u8>, span: &SpanData) {
             varint_field(out, 3, 2);
         }),
     }
-    fixed32_field(
-        out,
-        16,
-        flags(span.parent_span_is_remote, context.trace_flags()),
-    );
+    fixed32_field(out, 16, flags(head.parent_is_remote, context.trace_flags()));
+}
+
+fn span(out: &mut Vec<u8>, span: &SpanData) {
+    let head = SpanHead {
+        context: &span.span_context,
+        parent_span_id: span.parent_span_id,
+        parent_is_remote: span.parent_span_is_remote,
+        name: &span.name,
+        kind: &span.span_kind,
+        start: span.start_time,
+        end: span.end_time,
+        status: &span.status,
+    };
+    span_fields(out, &head, |out| {
+        attributes(out, 9, key_values(&span.attributes));
+        if span.dropped_attributes_count > 0 {
+            varint_field(out, 10, u64::from(span.dropped_attributes_count));
+        }
+        for event in span.events.iter() {
+            message(out, 11, |out| {
+                fixed64_field(out, 1, unix_nanos(event.timestamp));
+                bytes_field(out, 2, event.name.as_bytes());
+                attributes(out, 3, key_values(&event.attributes));
+                if event.dropped_attributes_count > 0 {
+                    varint_field(out, 4, u64::from(event.dropped_attributes_count));
+                }
+            });
+        }
+        if span.events.dropped_count > 0 {
+            varint_field(out, 12, u64::from(span.events.dropped_count));
+        }
+        for link in span.links.iter() {
+            message(out, 13, |out| {
+                let linked = &link.span_context;
+                bytes_field(out, 1, &linked.trace_id().to_bytes());
+                bytes_field(out, 2, &linked.span_id().to_bytes());
+                let state = linked.trace_state().header();
+                if !state.is_empty() {
+                    bytes_field(out, 3, state.as_bytes());
+                }
+                attributes(out, 4, key_values(&link.attributes));
+                if link.dropped_attributes_count > 0 {
+                    varint_field(out, 5, u64::from(link.dropped_attributes_count));
+                }
+                fixed32_field(out, 6, flags(linked.is_remote(), linked.trace_flags()));
+            });
+        }
+        if span.links.dropped_count > 0 {
+            varint_field(out, 14, u64::from(span.links.dropped_count));
+        }
+    });
 }
 
 fn flags(remote: bool, trace_flags: opentelemetry::trace::TraceFlags) -> u32 {

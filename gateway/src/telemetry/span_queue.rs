@@ -68,8 +68,7 @@ enum Message {
 
 #[derive(Debug)]
 pub struct QueuedSpanProcessor {
-    queue: SyncSender<Message>,
-    dropped: Arc<AtomicU64>,
+    spans: SpanQueue,
     worker: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -83,7 +82,31 @@ impl std::fmt::Debug for Message {
     }
 }
 
+/// A sender of spans written without the SDK (the gateway's SERVER spans) into the same queue.
+#[derive(Debug, Clone)]
+pub struct SpanQueue {
+    queue: SyncSender<Message>,
+    dropped: Arc<AtomicU64>,
+}
+
+impl SpanQueue {
+    /// Queues `span` for export, or counts it as dropped when the queue is full or closed.
+    pub fn push(&self, span: EncodedSpan) {
+        match self.queue.try_send(Message::Span(span)) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
 impl QueuedSpanProcessor {
+    /// A sender into this processor's queue.
+    pub fn queue(&self) -> SpanQueue {
+        self.spans.clone()
+    }
+
     /// Starts the export thread. `dropped` counts every span that was never exported.
     pub fn start<S: SpanSink>(
         sink: S,
@@ -96,8 +119,7 @@ impl QueuedSpanProcessor {
             .name("otlp-spans".to_string())
             .spawn(move || drain(sink, receiver, config, &counted))?;
         Ok(QueuedSpanProcessor {
-            queue,
-            dropped,
+            spans: SpanQueue { queue, dropped },
             worker: Mutex::new(Some(worker)),
         })
     }
@@ -108,7 +130,8 @@ impl QueuedSpanProcessor {
         timeout: Duration,
     ) -> OTelSdkResult {
         let (done, answered) = sync_channel(1);
-        self.queue
+        self.spans
+            .queue
             .send(message(done))
             .map_err(|_| OTelSdkError::AlreadyShutdown)?;
         answered
@@ -186,12 +209,7 @@ impl SpanProcessor for QueuedSpanProcessor {
     fn on_start(&self, _span: &mut Span, _cx: &Context) {}
 
     fn on_end(&self, span: SpanData) {
-        match self.queue.try_send(Message::Span(EncodedSpan::new(span))) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
-                self.dropped.fetch_add(1, Ordering::Relaxed);
-            }
-        }
+        self.spans.push(EncodedSpan::new(span));
     }
 
     fn force_flush(&self) -> OTelSdkResult {

@@ -1,4 +1,4 @@
-//! A span exporter that keeps what it is given, for the unit tests of the span code (the SDK's
+//! Span sinks that keep what they are given, for the unit tests of the span code (the SDK's
 //! own in-memory exporter needs its `testing` feature, which would build the SDK twice).
 
 use std::sync::{Arc, Mutex};
@@ -20,6 +20,32 @@ impl KeptSpans {
 impl SpanExporter for KeptSpans {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
         self.spans.lock().unwrap().extend(batch);
+        Ok(())
+    }
+}
+
+/// A span sink for the export queue that keeps the spans it is sent, decoded.
+#[derive(Debug, Clone, Default)]
+pub struct KeptEncoded {
+    spans: Arc<Mutex<Vec<opentelemetry_proto::tonic::trace::v1::Span>>>,
+}
+
+impl KeptEncoded {
+    pub fn spans(&self) -> Vec<opentelemetry_proto::tonic::trace::v1::Span> {
+        self.spans.lock().unwrap().clone()
+    }
+}
+
+impl super::span_queue::SpanSink for KeptEncoded {
+    fn export(&mut self, batch: &[super::otlp_encode::EncodedSpan]) -> Result<(), String> {
+        use prost::Message as _;
+        let mut spans = self.spans.lock().unwrap();
+        for span in batch {
+            spans.push(
+                opentelemetry_proto::tonic::trace::v1::Span::decode(span.body.as_slice())
+                    .map_err(|e| e.to_string())?,
+            );
+        }
         Ok(())
     }
 }
