@@ -26,7 +26,7 @@ use crate::stats::{ErrorClass, Outcome, TargetKey};
 use crate::telemetry::analytics::{self, AzureMeta, LoggedResponse, Payloads, RecordInput};
 use crate::telemetry::metrics::split_authority;
 use crate::telemetry::semconv;
-use crate::telemetry::server_span::{Scalar, ServerSpan};
+use crate::telemetry::server_span::{encode_attributes, Scalar, ServerSpan};
 use crate::telemetry::spans::RequestSpan;
 use crate::telemetry::Telemetry;
 
@@ -578,12 +578,12 @@ impl State {
     }
 }
 
-/// The attributes every SERVER span of a route starts with.
+/// The attributes every SERVER span of a route starts with, written as protobuf.
 pub fn route_span_attributes(
     route: &str,
     service: &str,
     ai: Option<&crate::runtime::AiRoute>,
-) -> Vec<KeyValue> {
+) -> Vec<u8> {
     let mut attributes = semconv::route_attributes(route, service, ai);
     if let Some(ai) = ai {
         attributes.push(KeyValue::new(
@@ -591,7 +591,7 @@ pub fn route_span_attributes(
             Value::String(StringValue::from(ai.module_file.clone())),
         ));
     }
-    attributes
+    encode_attributes(&attributes)
 }
 
 /// A stream's time to first token and time per output token.

@@ -28,9 +28,8 @@ pub struct RouteRuntime {
     pub service: usize,
     pub service_name: String,
     pub ai: Option<AiRoute>,
-    /// The attributes every SERVER span of the route starts with, built once: cloning them per
-    /// request only bumps reference counts.
-    pub span_attributes: Vec<opentelemetry::KeyValue>,
+    /// The attributes every SERVER span of the route starts with, written as protobuf once.
+    pub span_attributes: Vec<u8>,
 }
 
 pub struct AiRoute {

@@ -20,9 +20,17 @@ use opentelemetry_sdk::trace::{
 
 pub use super::otlp_encode::Scalar;
 use super::otlp_encode::{
-    attribute, bytes_field, fixed64_field, message, span_fields, strings_attribute, unix_nanos,
-    EncodedSpan, SpanHead,
+    attribute, attributes, bytes_field, fixed64_field, key_values, message, span_fields,
+    strings_attribute, unix_nanos, EncodedSpan, SpanHead,
 };
+
+/// The `Span.attributes` entries of `route_attributes`, written once (a route's, when the
+/// configuration loads) and copied into each of its SERVER spans.
+pub fn encode_attributes(route_attributes: &[KeyValue]) -> Vec<u8> {
+    let mut out = Vec::new();
+    attributes(&mut out, 9, key_values(route_attributes));
+    out
+}
 
 /// Room for a SERVER span's attributes, so that setting them rarely grows the buffer.
 const ATTRIBUTES_CAPACITY: usize = 768;
@@ -42,13 +50,15 @@ pub struct ServerSpan {
 
 impl ServerSpan {
     /// Starts a span named `name`, child of `parent`'s span when it has a valid one, sampled by
-    /// `sampler` as the SDK's tracer does it, with `attributes` (also what the sampler sees).
+    /// `sampler` as the SDK's tracer does it, with `route_attributes` (from [`encode_attributes`])
+    /// first. The sampler is shown no attributes: the ones a gateway can be configured with
+    /// (`always_on`, `always_off`, `traceidratio` and their parent-based forms) read none.
     pub fn start(
         parent: &Context,
         sampler: &Sampler,
         ids: &RandomIdGenerator,
         name: &'static str,
-        attributes: &[KeyValue],
+        route_attributes: &[u8],
     ) -> ServerSpan {
         let parent_span = parent.span();
         let parent_context = parent_span.span_context();
@@ -62,14 +72,8 @@ impl ServerSpan {
         } else {
             (ids.new_trace_id(), SpanId::INVALID, false)
         };
-        let sampling = sampler.should_sample(
-            Some(parent),
-            trace_id,
-            name,
-            &SpanKind::Server,
-            attributes,
-            &[],
-        );
+        let sampling =
+            sampler.should_sample(Some(parent), trace_id, name, &SpanKind::Server, &[], &[]);
         let (recording, flags) = match sampling.decision {
             SamplingDecision::RecordAndSample => {
                 (true, parent_context.trace_flags().with_sampled(true))
@@ -91,12 +95,8 @@ impl ServerSpan {
         };
         if recording {
             span.attributes.reserve(ATTRIBUTES_CAPACITY);
-            super::otlp_encode::attributes(
-                &mut span.attributes,
-                9,
-                super::otlp_encode::key_values(attributes)
-                    .chain(super::otlp_encode::key_values(&sampling.attributes)),
-            );
+            span.attributes.extend_from_slice(route_attributes);
+            attributes(&mut span.attributes, 9, key_values(&sampling.attributes));
         }
         span
     }

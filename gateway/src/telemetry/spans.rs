@@ -52,15 +52,16 @@ impl Tracing {
     }
 
     /// The SERVER span of a client request, named `name` until the model is known, with the
-    /// W3C trace context of `headers` as its parent when there is a valid one.
+    /// W3C trace context of `headers` as its parent when there is a valid one, and the route's
+    /// attributes as [`crate::telemetry::server_span::encode_attributes`] wrote them.
     pub fn server_span(
         &self,
         headers: &HeaderMap,
         name: &'static str,
-        attributes: &[KeyValue],
+        route_attributes: &[u8],
     ) -> ServerSpan {
         let parent = self.propagator.extract(&HeaderExtractor(headers));
-        ServerSpan::start(&parent, &self.sampler, &self.ids, name, attributes)
+        ServerSpan::start(&parent, &self.sampler, &self.ids, name, route_attributes)
     }
 
     /// Ends `span` (see [`ServerSpan::end`]) and queues it for export.
@@ -178,7 +179,7 @@ mod tests {
     use opentelemetry_sdk::trace::SpanProcessor as _;
 
     use super::*;
-    use crate::telemetry::server_span::Scalar;
+    use crate::telemetry::server_span::{encode_attributes, Scalar};
     use crate::telemetry::span_queue::{QueueConfig, QueuedSpanProcessor};
     use crate::telemetry::test_support::{KeptEncoded, KeptSpans};
 
@@ -358,7 +359,7 @@ mod tests {
     #[test]
     fn attributes_events_and_an_error_are_written_as_set() {
         let setup = Setup::new(parent_based());
-        let route = [KeyValue::new("ai_gateway.route", "chat-route")];
+        let route = encode_attributes(&[KeyValue::new("ai_gateway.route", "chat-route")]);
         let mut server = setup.tracing.server_span(&HeaderMap::new(), "chat", &route);
         server.set("gen_ai.request.model", Scalar::Str("gpt-4o"));
         server.set("gen_ai.usage.input_tokens", Scalar::Int(24));
