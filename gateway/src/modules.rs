@@ -150,7 +150,10 @@ fn one_line_reason(err: &LibraryError) -> String {
         LibraryError::RootModule { err, .. } => {
             return format!("module failed to initialise: {err}")
         }
-        LibraryError::AbiInstability(e) => ("incompatible layout", e.to_string()),
+        LibraryError::AbiInstability(e) => (
+            "incompatible layout (rebuild the module against this gateway's provider-sdk)",
+            e.to_string(),
+        ),
         LibraryError::InvalidAbiHeader(h) => {
             return format!("incompatible abi_stable header: {h:?}")
         }

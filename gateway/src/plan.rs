@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use provider_sdk::abi::RouteType;
+use provider_sdk::abi::{BodyMember, RouteType};
 
 use crate::config::StreamingPolicy;
 use crate::errors::GatewayError;
@@ -135,6 +135,9 @@ pub struct RequestFacts {
     /// The client's tuning parameters (`max_completion_tokens` standing in for `max_tokens`),
     /// for the span.
     pub params: RequestParams,
+    /// Where the body's top-level members lie, handed to the module so that it need not read the
+    /// body again.
+    pub members: Vec<BodyMember>,
 }
 
 impl RequestFacts {
@@ -152,6 +155,7 @@ impl RequestFacts {
                 temperature: peek.temperature,
                 top_p: peek.top_p,
             },
+            members: peek.members,
         })
     }
 }

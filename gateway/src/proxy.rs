@@ -250,7 +250,7 @@ async fn proxy(
     };
     let upstream = ai
         .provider
-        .build_request(&ffi_plan, &body)
+        .build_request(&ffi_plan, &body, &facts.members)
         .map_err(GatewayError::from_module)?;
 
     let mut url = upstream.url.into_string();

@@ -5,10 +5,12 @@
 //! at load time that the module was built against a compatible layout of every type in this file.
 //!
 //! Versioning rule: [`ProviderModule`] is a prefix type. A new entry point goes after the last
-//! field, and the field before it keeps `#[sabi(last_prefix_field)]`, so that a gateway can load
-//! modules built against an older SDK (it sees the missing field as absent). Every other type here
-//! is checked for an exact layout match, so changing one is a breaking SDK change: bump the minor
-//! version of this crate (0.x) and rebuild the modules.
+//! field, and `#[sabi(last_prefix_field)]` stays where it is. abi_stable then lets a gateway load
+//! a module built against a newer SDK (the gateway ignores the fields it does not know), but not
+//! one built against an older SDK: the loader's fields must all be in the module, so the gateway
+//! skips such a module at start-up with "incompatible layout: too many fields", and the module has
+//! to be rebuilt. Every other type here is checked for an exact layout match, so changing one
+//! breaks both directions: bump the minor version of this crate (0.x) and rebuild the modules.
 
 // abi_stable's `#[sabi_trait]` expands to trait impls for types in abi_stable itself.
 #![allow(non_local_definitions)]
@@ -128,6 +130,17 @@ pub struct RequestPlan<'a> {
     pub client_query: RStr<'a>,
     /// The client's request headers, hop-by-hop headers removed.
     pub client_headers: RSlice<'a, HeaderRef<'a>>,
+}
+
+/// Where one top-level member of a client's JSON object body lies, as byte offsets into the body:
+/// the key's text between its quotes, and the value's JSON text.
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyMember {
+    pub key_start: usize,
+    pub key_end: usize,
+    pub value_start: usize,
+    pub value_end: usize,
 }
 
 /// The request the gateway sends upstream. The gateway adds the configured credentials, forwards
@@ -300,6 +313,16 @@ pub struct ProviderModule {
     /// A capability by name, for entry points added in later SDK versions.
     #[sabi(last_prefix_field)]
     pub extension: extern "C" fn(name: RStr<'_>) -> ROption<ExtensionBox>,
+
+    /// `build_request` with the top-level members of `body` that the gateway found when it
+    /// validated the body, so that a module that edits the body does not read it a second time.
+    /// `members` is empty when the gateway has none to give; the module then reads `body` itself.
+    /// The gateway calls this one; `build_request` stays for gateways built before it was added.
+    pub build_request_with_members: extern "C" fn(
+        plan: &RequestPlan<'_>,
+        body: RSlice<'_, u8>,
+        members: RSlice<'_, BodyMember>,
+    ) -> RResult<UpstreamRequest, ModuleError>,
 }
 
 impl RootModule for ProviderModuleRef {

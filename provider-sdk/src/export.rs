@@ -14,10 +14,11 @@ use abi_stable::{
 };
 
 use crate::abi::{
-    ExtensionBox, HeaderRef, Manifest, ModuleError, RequestPlan, ResponseMeta, RouteType,
-    StreamTranslator, StreamTranslatorBox, StreamTranslator_TO, TranslatedResponse,
+    BodyMember, ExtensionBox, HeaderRef, Manifest, ModuleError, RequestPlan, ResponseMeta,
+    RouteType, StreamTranslator, StreamTranslatorBox, StreamTranslator_TO, TranslatedResponse,
     UpstreamRequest,
 };
+use crate::client_body::ClientBody;
 
 /// A stream translator as a provider writes it, in plain Rust.
 pub trait StreamTranslate: Send + 'static {
@@ -37,7 +38,12 @@ pub trait Provider: 'static {
         options: &serde_json::Value,
     ) -> Result<(), ModuleError>;
 
-    fn build_request(plan: &RequestPlan<'_>, body: &[u8]) -> Result<UpstreamRequest, ModuleError>;
+    /// `body` is the client's body; [`ClientBody::members`] has its top-level members when the
+    /// gateway located them.
+    fn build_request(
+        plan: &RequestPlan<'_>,
+        body: &ClientBody<'_>,
+    ) -> Result<UpstreamRequest, ModuleError>;
 
     fn parse_response(
         plan: &RequestPlan<'_>,
@@ -155,7 +161,22 @@ pub mod entry {
         plan: &RequestPlan<'_>,
         body: RSlice<'_, u8>,
     ) -> RResult<UpstreamRequest, ModuleError> {
-        guard("build_request", || P::build_request(plan, body.as_slice()))
+        guard("build_request", || {
+            P::build_request(plan, &ClientBody::new(body.as_slice()))
+        })
+    }
+
+    pub extern "C" fn build_request_with_members<P: Provider>(
+        plan: &RequestPlan<'_>,
+        body: RSlice<'_, u8>,
+        members: RSlice<'_, BodyMember>,
+    ) -> RResult<UpstreamRequest, ModuleError> {
+        guard("build_request", || {
+            P::build_request(
+                plan,
+                &ClientBody::with_members(body.as_slice(), members.as_slice()),
+            )
+        })
     }
 
     pub extern "C" fn parse_response<P: Provider>(
@@ -232,6 +253,7 @@ pub fn provider_module<P: Provider>() -> crate::abi::ProviderModuleRef {
         new_stream_translator: entry::new_stream_translator::<P>,
         native_metadata: entry::native_metadata::<P>,
         extension: entry::extension::<P>,
+        build_request_with_members: entry::build_request_with_members::<P>,
     }
     .leak_into_prefix()
 }

@@ -15,6 +15,9 @@ use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde::Serialize;
 use serde_json::value::RawValue;
 
+use crate::abi::BodyMember;
+use crate::client_body::ClientBody;
+
 /// Above this many keys, duplicates are found with a hash set rather than by comparing every pair,
 /// so that a hostile body with many keys costs linear time.
 const PAIRWISE_DUPLICATE_SCAN_MAX: usize = 32;
@@ -68,6 +71,40 @@ impl<'a> ObjectEdit<'a> {
             .collect();
         keep_last_of_duplicates(&mut entries);
         Ok(ObjectEdit {
+            entries,
+            changed: false,
+        })
+    }
+
+    /// Reads `body` as one JSON object: from the members the gateway located in it when there are
+    /// any (see [`crate::client_body`]), else by parsing it.
+    pub fn of_client_body(body: &ClientBody<'a>) -> Result<ObjectEdit<'a>, EditError> {
+        match ObjectEdit::from_members(body.bytes(), body.members()) {
+            Some(object) => Ok(object),
+            None => ObjectEdit::parse(body.bytes()),
+        }
+    }
+
+    /// The object whose members lie in `bytes` where `members` says. `None` when there are none,
+    /// when one is out of bounds or not UTF-8, or when a key has escapes (its text is not the key).
+    fn from_members(bytes: &'a [u8], members: &[BodyMember]) -> Option<ObjectEdit<'a>> {
+        if members.is_empty() {
+            return None;
+        }
+        let text = |start: usize, end: usize| std::str::from_utf8(bytes.get(start..end)?).ok();
+        let mut entries = Vec::with_capacity(members.len());
+        for member in members {
+            let key = text(member.key_start, member.key_end)?;
+            if key.contains(['\\', '"']) {
+                return None;
+            }
+            entries.push(Entry {
+                key: Cow::Borrowed(key),
+                value: Cow::Borrowed(text(member.value_start, member.value_end)?),
+            });
+        }
+        keep_last_of_duplicates(&mut entries);
+        Some(ObjectEdit {
             entries,
             changed: false,
         })
@@ -265,6 +302,43 @@ mod tests {
 
     fn text(edit: ObjectEdit<'_>) -> String {
         edit.into_string()
+    }
+
+    fn member(key: (usize, usize), value: (usize, usize)) -> BodyMember {
+        BodyMember {
+            key_start: key.0,
+            key_end: key.1,
+            value_start: value.0,
+            value_end: value.1,
+        }
+    }
+
+    #[test]
+    fn located_members_are_read_without_parsing_and_the_last_duplicate_wins() {
+        // Not JSON at all: only the members' ranges are read.
+        let body = b"<model=m1 n=2 model=m3>";
+        let members = [
+            member((1, 6), (7, 9)),
+            member((10, 11), (12, 13)),
+            member((14, 19), (20, 22)),
+        ];
+        let edit = ObjectEdit::of_client_body(&ClientBody::with_members(body, &members)).unwrap();
+        assert_eq!(text(edit), r#"{"n":2,"model":m3}"#);
+    }
+
+    #[test]
+    fn members_that_cannot_be_the_body_s_fall_back_to_parsing_it() {
+        let body = br#"{"a\"b":1,"c":2}"#;
+        for members in [
+            vec![],
+            vec![member((2, 6), (8, 9))],
+            vec![member((11, 12), (14, 99))],
+            vec![member((11, 12), (15, 14))],
+        ] {
+            let edit =
+                ObjectEdit::of_client_body(&ClientBody::with_members(body, &members)).unwrap();
+            assert_eq!(text(edit), r#"{"a\"b":1,"c":2}"#, "{members:?}");
+        }
     }
 
     #[test]

@@ -4,6 +4,8 @@
 //! - [`abi`]: the stable binary interface (root module, plan, upstream request, translators).
 //! - [`export`]: the plain-Rust [`Provider`] trait and [`export_provider!`], which wraps every entry
 //!   point in `catch_unwind`.
+//! - [`client_body`]: the client's body as a module receives it, with the members the gateway
+//!   located while validating it.
 //! - [`error`]: module errors and the OpenAI error envelope.
 //! - [`options`]: `config.model.options`, Kong's shared option schema, typed.
 //! - [`openai`]: OpenAI wire types: the request peek the gateway uses, the client's request as
@@ -21,6 +23,7 @@
 //! `AGENTS.md` beside this crate says which helper to reach for when writing a provider module.
 
 pub mod abi;
+pub mod client_body;
 pub mod error;
 pub mod export;
 pub mod finish_reason;
@@ -41,4 +44,5 @@ pub mod url;
 pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 pub use abi_stable;
+pub use client_body::ClientBody;
 pub use export::{guard, provider_module, Provider, StreamTranslate};

@@ -52,7 +52,7 @@ impl Provider for Stub {
 
     fn build_request(
         _plan: &RequestPlan<'_>,
-        _body: &[u8],
+        _body: &provider_sdk::ClientBody<'_>,
     ) -> Result<UpstreamRequest, ModuleError> {
         Err(not_served())
     }

@@ -11,7 +11,8 @@ use std::borrow::Cow;
 use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
 
 use super::json_shape::{FieldSeed, FieldShape, Kind, Number};
-use crate::abi::{ModuleError, RouteType};
+use crate::abi::{BodyMember, ModuleError, RouteType};
+use crate::client_body::locate_members;
 use crate::json_edit::ObjectKey;
 
 /// Kong's message when a body has both `messages` and `prompt`.
@@ -36,6 +37,9 @@ pub struct RequestPeek<'a> {
     /// `temperature` and `top_p`, when numbers.
     pub temperature: Option<f64>,
     pub top_p: Option<f64>,
+    /// Where the body's top-level members lie, for [`crate::client_body::ClientBody`]; empty for
+    /// `preserve`, and when a key has escapes.
+    pub members: Vec<BodyMember>,
 }
 
 /// Reads and validates a client body for `route_type`. For `preserve` the body is the client's
@@ -67,7 +71,14 @@ pub fn peek_request(route_type: RouteType, body: &[u8]) -> Result<RequestPeek<'_
         RouteType::COMPLETIONS => fields.check_completions()?,
         _ => fields.check_embeddings()?,
     }
-    Ok(fields.lenient_peek())
+    let members = match &fields.keys {
+        Some(keys) => locate_members(body, keys).unwrap_or_default(),
+        None => Vec::new(),
+    };
+    Ok(RequestPeek {
+        members,
+        ..fields.lenient_peek()
+    })
 }
 
 /// The top-level fields the gateway reads. A key sent twice keeps its last value, as serde does.
@@ -85,6 +96,9 @@ struct Fields<'a> {
     max_completion_tokens: Option<FieldShape<'a>>,
     n: Option<FieldShape<'a>>,
     top_k: Option<FieldShape<'a>>,
+    /// Every key as borrowed from the body, in order; `None` once one had escapes (decoded into a
+    /// copy, so not where it lies in the body).
+    keys: Option<Vec<&'a str>>,
 }
 
 #[derive(Clone, Copy)]
@@ -262,6 +276,7 @@ impl<'a> Fields<'a> {
             has_prompt: kind_of(&self.prompt).is_some(),
             has_input: kind_of(&self.input).is_some(),
             model: self.model.and_then(|m| m.text),
+            members: Vec::new(),
         }
     }
 }
@@ -282,8 +297,15 @@ impl<'de: 'a, 'a> Visitor<'de> for FieldsVisitor<'a> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut fields = Fields::default();
+        let mut fields = Fields {
+            keys: Some(Vec::with_capacity(16)),
+            ..Fields::default()
+        };
         while let Some(ObjectKey(key)) = map.next_key()? {
+            match (&key, fields.keys.as_mut()) {
+                (Cow::Borrowed(key), Some(keys)) => keys.push(*key),
+                _ => fields.keys = None,
+            }
             let slot = match key.as_ref() {
                 "model" => &mut fields.model,
                 "stream" => &mut fields.stream,
@@ -335,12 +357,48 @@ mod tests {
 
     const MESSAGES: &str = r#""messages":[{"role":"user","content":"hi"}]"#;
 
+    fn located(body: &str) -> Vec<(&str, &str)> {
+        peek_request(RouteType::CHAT, body.as_bytes())
+            .unwrap()
+            .members
+            .iter()
+            .map(|m| {
+                (
+                    &body[m.key_start..m.key_end],
+                    &body[m.value_start..m.value_end],
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_peek_locates_every_top_level_member_for_the_module() {
+        let body = r#" {"model": "gpt-4o" ,"messages":[{"role":"user","content":"}, \"x\":"}],
+            "stream":true, "model":null }"#;
+        assert_eq!(
+            located(body),
+            [
+                ("model", r#""gpt-4o""#),
+                ("messages", r#"[{"role":"user","content":"}, \"x\":"}]"#),
+                ("stream", "true"),
+                ("model", "null"),
+            ]
+        );
+        let escaped_key = format!(r#"{{{MESSAGES},"t\u0065mperature":1}}"#);
+        assert_eq!(located(&escaped_key), []);
+        let preserved = peek_request(RouteType::PRESERVE, br#"{"model":"m"}"#).unwrap();
+        assert!(preserved.members.is_empty());
+    }
+
     #[test]
     fn kong_chat_fixtures() {
         let body = fixture("openai/llm-v1-chat/requests/good.json");
         let peek = peek_request(RouteType::CHAT, &body).unwrap();
         assert_eq!(
-            peek,
+            RequestPeek {
+                members: Vec::new(),
+                ..peek
+            },
             RequestPeek {
                 has_messages: true,
                 ..RequestPeek::default()

@@ -2,6 +2,7 @@
 //! fields the route decides (model, streaming, tuning) edited in place, every other byte as sent.
 
 use crate::abi::{ModuleError, RouteType};
+use crate::client_body::ClientBody;
 use crate::json_edit::{EditError, ObjectEdit};
 
 /// What the route decides about an upstream body.
@@ -33,14 +34,14 @@ pub struct BodyEdits<'a> {
 /// - `top_k` is removed: OpenAI rejects it.
 pub fn edit_upstream_body(
     route_type: RouteType,
-    body: &[u8],
+    body: &ClientBody<'_>,
     edits: &BodyEdits<'_>,
 ) -> Result<Option<Vec<u8>>, ModuleError> {
     let is_generation = matches!(route_type, RouteType::CHAT | RouteType::COMPLETIONS);
     if !is_generation && route_type != RouteType::EMBEDDINGS {
         return Ok(None);
     }
-    let mut object = ObjectEdit::parse(body).map_err(|e| match e {
+    let mut object = ObjectEdit::of_client_body(body).map_err(|e| match e {
         EditError::NotAnObject => {
             ModuleError::invalid_request("request body must be a JSON object")
         }
@@ -121,6 +122,7 @@ fn is_sent(object: &ObjectEdit<'_>, name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::openai::peek_request;
 
     fn edits(model: &str) -> BodyEdits<'_> {
         BodyEdits {
@@ -133,10 +135,23 @@ mod tests {
         }
     }
 
+    /// The edited body, read by parsing it. When the gateway's peek accepts the body and locates
+    /// its members (for every route type but `preserve`), the same edit from those members must
+    /// give the same bytes.
     fn edited(route_type: RouteType, body: &str, edits: &BodyEdits<'_>) -> Option<String> {
-        edit_upstream_body(route_type, body.as_bytes(), edits)
-            .unwrap()
-            .map(|b| String::from_utf8(b).unwrap())
+        let bytes = body.as_bytes();
+        let parsed = edit_upstream_body(route_type, &ClientBody::new(bytes), edits).unwrap();
+        let peek = peek_request(route_type, bytes).ok();
+        if let Some(peek) = peek.filter(|_| route_type != RouteType::PRESERVE) {
+            assert!(!peek.members.is_empty(), "{body}");
+            let located = ClientBody::with_members(bytes, &peek.members);
+            assert_eq!(
+                edit_upstream_body(route_type, &located, edits).unwrap(),
+                parsed,
+                "{body}"
+            );
+        }
+        parsed.map(|b| String::from_utf8(b).unwrap())
     }
 
     const CHAT: &str = r#"{"messages":[{"role":"user","content":"hi"}]}"#;
@@ -307,10 +322,12 @@ mod tests {
     #[test]
     fn preserve_is_never_edited_and_bad_bodies_are_400() {
         assert_eq!(edited(RouteType::PRESERVE, "not json", &edits("m")), None);
-        let error = edit_upstream_body(RouteType::CHAT, b"[1]", &edits("m")).unwrap_err();
+        let error =
+            edit_upstream_body(RouteType::CHAT, &ClientBody::new(b"[1]"), &edits("m")).unwrap_err();
         assert_eq!(error.status, 400);
         assert_eq!(error.message.as_str(), "request body must be a JSON object");
-        let error = edit_upstream_body(RouteType::CHAT, b"{", &edits("m")).unwrap_err();
+        let error =
+            edit_upstream_body(RouteType::CHAT, &ClientBody::new(b"{"), &edits("m")).unwrap_err();
         assert!(error.message.starts_with("request body is not valid JSON"));
     }
 }

@@ -18,6 +18,7 @@ use abi_stable::std_types::{ROption, RString, RVec};
 pub use response::{native_metadata, parse_response};
 
 use crate::abi::{Framing, Header, ModuleError, RequestPlan, RouteType, UpstreamRequest};
+use crate::client_body::ClientBody;
 use crate::openai::{edit_upstream_body, BodyEdits, ChunkRelay};
 use crate::options::{is_template, missing_option, ModelOptions};
 
@@ -134,7 +135,7 @@ impl<'a> CompatibleUpstream<'a> {
         &self,
         plan: &RequestPlan<'_>,
         options: &ModelOptions<'_>,
-        body: &[u8],
+        body: &ClientBody<'_>,
     ) -> Result<UpstreamRequest, ModuleError> {
         self.check_route_type(plan.route_type)?;
         let url = RString::from(self.url(plan, options)?);

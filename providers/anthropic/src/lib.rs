@@ -30,7 +30,7 @@ use provider_sdk::abi::{
     UpstreamRequest,
 };
 use provider_sdk::options::ModelOptions;
-use provider_sdk::{Provider, StreamTranslate};
+use provider_sdk::{ClientBody, Provider, StreamTranslate};
 
 pub use endpoint::DEFAULT_MAX_TOKENS;
 
@@ -67,7 +67,10 @@ impl Provider for Anthropic {
         })
     }
 
-    fn build_request(plan: &RequestPlan<'_>, body: &[u8]) -> Result<UpstreamRequest, ModuleError> {
+    fn build_request(
+        plan: &RequestPlan<'_>,
+        body: &ClientBody<'_>,
+    ) -> Result<UpstreamRequest, ModuleError> {
         let options = ModelOptions::for_request(plan)?;
         let translated = match plan.route_type {
             RouteType::CHAT => Some(messages_request::translate(plan, &options, body)?),

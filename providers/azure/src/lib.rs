@@ -15,7 +15,7 @@ use provider_sdk::abi::{
 };
 use provider_sdk::openai_compatible;
 use provider_sdk::options::{ModelOptions, Templates};
-use provider_sdk::{Provider, StreamTranslate};
+use provider_sdk::{ClientBody, Provider, StreamTranslate};
 
 use crate::deployment::Deployment;
 
@@ -57,7 +57,10 @@ impl Provider for Azure {
         })
     }
 
-    fn build_request(plan: &RequestPlan<'_>, body: &[u8]) -> Result<UpstreamRequest, ModuleError> {
+    fn build_request(
+        plan: &RequestPlan<'_>,
+        body: &ClientBody<'_>,
+    ) -> Result<UpstreamRequest, ModuleError> {
         let options = ModelOptions::for_request(plan)?;
         let deployment = Deployment::from_options(&options, Templates::Resolved)?;
         deployment

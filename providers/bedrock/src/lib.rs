@@ -28,7 +28,7 @@ use provider_sdk::abi::{
 };
 use provider_sdk::openai::ChunkRelay;
 use provider_sdk::options::{ModelOptions, Templates};
-use provider_sdk::{Provider, StreamTranslate};
+use provider_sdk::{ClientBody, Provider, StreamTranslate};
 
 use crate::converse_stream::ConverseStreamTranslator;
 use crate::endpoint::{Endpoint, Operation};
@@ -70,7 +70,10 @@ impl Provider for Bedrock {
         })
     }
 
-    fn build_request(plan: &RequestPlan<'_>, body: &[u8]) -> Result<UpstreamRequest, ModuleError> {
+    fn build_request(
+        plan: &RequestPlan<'_>,
+        body: &ClientBody<'_>,
+    ) -> Result<UpstreamRequest, ModuleError> {
         check_route_type(plan.route_type)?;
         let options = ModelOptions::for_request(plan)?;
         let endpoint = Endpoint::from_options(&options, Templates::Resolved)?;

@@ -32,7 +32,7 @@ use provider_sdk::abi::{
     TranslatedResponse, UpstreamRequest,
 };
 use provider_sdk::options::{ModelOptions, Templates};
-use provider_sdk::{Provider, StreamTranslate};
+use provider_sdk::{ClientBody, Provider, StreamTranslate};
 
 use crate::settings::{ApiVersion, Settings};
 use crate::stream::Translator;
@@ -76,7 +76,10 @@ impl Provider for Cohere {
         })
     }
 
-    fn build_request(plan: &RequestPlan<'_>, body: &[u8]) -> Result<UpstreamRequest, ModuleError> {
+    fn build_request(
+        plan: &RequestPlan<'_>,
+        body: &ClientBody<'_>,
+    ) -> Result<UpstreamRequest, ModuleError> {
         let options = ModelOptions::for_request(plan)?;
         let settings = Settings::read(&options, Templates::Resolved)?;
         let upstream = endpoint::upstream(settings.api_version);

@@ -40,7 +40,7 @@ use provider_sdk::abi::{
     TranslatedResponse, UpstreamRequest,
 };
 use provider_sdk::options::{ModelOptions, Templates};
-use provider_sdk::{Provider, StreamTranslate};
+use provider_sdk::{ClientBody, Provider, StreamTranslate};
 
 use crate::endpoint::{check_model, Api, Method};
 use crate::stream::{GeminiStream, NativeStream};
@@ -80,7 +80,10 @@ impl Provider for Gemini {
         })
     }
 
-    fn build_request(plan: &RequestPlan<'_>, body: &[u8]) -> Result<UpstreamRequest, ModuleError> {
+    fn build_request(
+        plan: &RequestPlan<'_>,
+        body: &ClientBody<'_>,
+    ) -> Result<UpstreamRequest, ModuleError> {
         check_route_type(plan.route_type)?;
         let options = ModelOptions::for_request(plan)?;
         let api = Api::from_options(&options, Templates::Resolved)?;

@@ -27,6 +27,7 @@ use provider_sdk::abi::{
 use provider_sdk::json_edit::ObjectEdit;
 use provider_sdk::openai::unsupported;
 use provider_sdk::options::ModelOptions;
+use provider_sdk::ClientBody;
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -72,11 +73,12 @@ const READ_BY_TGI: &[&str] = &[
 pub fn build_request(
     plan: &RequestPlan<'_>,
     options: &ModelOptions<'_>,
-    body: &[u8],
+    body: &ClientBody<'_>,
 ) -> Result<UpstreamRequest, ModuleError> {
     let for_tgi = edit_for_tgi(body)?;
     let upstream = endpoint::upstream(RouteType::CHAT, plan.model.as_str(), options)?;
-    let mut request = upstream.build_request(plan, options, for_tgi.as_deref().unwrap_or(body))?;
+    let sent = for_tgi.as_deref().map_or(*body, ClientBody::new);
+    let mut request = upstream.build_request(plan, options, &sent)?;
     if let (ROption::RNone, Some(edited)) = (&request.body, for_tgi) {
         request.body = ROption::RSome(edited.into());
     }

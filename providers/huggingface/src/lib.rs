@@ -30,7 +30,7 @@ use provider_sdk::abi::{
 };
 use provider_sdk::openai_compatible;
 use provider_sdk::options::ModelOptions;
-use provider_sdk::{Provider, StreamTranslate};
+use provider_sdk::{ClientBody, Provider, StreamTranslate};
 
 use crate::chat_stream::ChatRelay;
 use crate::text_generation_stream::TextGenerationStream;
@@ -79,7 +79,10 @@ impl Provider for HuggingFace {
         })
     }
 
-    fn build_request(plan: &RequestPlan<'_>, body: &[u8]) -> Result<UpstreamRequest, ModuleError> {
+    fn build_request(
+        plan: &RequestPlan<'_>,
+        body: &ClientBody<'_>,
+    ) -> Result<UpstreamRequest, ModuleError> {
         let options = ModelOptions::for_request(plan)?;
         match plan.route_type {
             RouteType::CHAT => chat::build_request(plan, &options, body),

@@ -24,7 +24,7 @@ use provider_sdk::abi::{
 use provider_sdk::ollama::{self, Ollama};
 use provider_sdk::openai_compatible::{self, CompatibleUpstream};
 use provider_sdk::options::{missing_option, Llama2Format, ModelOptions};
-use provider_sdk::{Provider, StreamTranslate};
+use provider_sdk::{ClientBody, Provider, StreamTranslate};
 
 pub use template::{ChatTemplate, TEMPLATE_OPTION};
 
@@ -118,7 +118,10 @@ impl Provider for Llama2 {
         })
     }
 
-    fn build_request(plan: &RequestPlan<'_>, body: &[u8]) -> Result<UpstreamRequest, ModuleError> {
+    fn build_request(
+        plan: &RequestPlan<'_>,
+        body: &ClientBody<'_>,
+    ) -> Result<UpstreamRequest, ModuleError> {
         let options = ModelOptions::for_request(plan)?;
         match format_of(&options)? {
             Llama2Format::Raw => {

@@ -26,7 +26,7 @@ use provider_sdk::abi::{
 use provider_sdk::ollama::{self, Ollama};
 use provider_sdk::openai_compatible::{self, CompatibleUpstream, RoutePaths};
 use provider_sdk::options::{missing_option, MistralFormat, ModelOptions};
-use provider_sdk::{Provider, StreamTranslate};
+use provider_sdk::{ClientBody, Provider, StreamTranslate};
 
 const PROVIDER: &str = "mistral";
 
@@ -117,7 +117,10 @@ impl Provider for Mistral {
         })
     }
 
-    fn build_request(plan: &RequestPlan<'_>, body: &[u8]) -> Result<UpstreamRequest, ModuleError> {
+    fn build_request(
+        plan: &RequestPlan<'_>,
+        body: &ClientBody<'_>,
+    ) -> Result<UpstreamRequest, ModuleError> {
         let options = ModelOptions::for_request(plan)?;
         match (format_of(&options)?, plan.route_type) {
             (MistralFormat::OpenAi, RouteType::CHAT | RouteType::EMBEDDINGS) => {

@@ -28,6 +28,7 @@ use provider_sdk::openai::{
 use provider_sdk::options::ModelOptions;
 use provider_sdk::tool_calls::tool_use;
 use provider_sdk::tool_parameters::RequiredParameters;
+use provider_sdk::ClientBody;
 use serde::Serialize;
 
 use crate::PROVIDER;
@@ -88,7 +89,11 @@ pub fn chat(
     let messages = to_json(&messages(&request.messages)?)?;
     let tools: Vec<ToolDefinition<'_>> = request.tools.iter().map(ToolDefinition::of).collect();
 
-    let edited = edit_upstream_body(RouteType::CHAT, body, &body_edits(plan, options))?;
+    let edited = edit_upstream_body(
+        RouteType::CHAT,
+        &ClientBody::new(body),
+        &body_edits(plan, options),
+    )?;
     let mut object = parse_object(edited.as_deref().unwrap_or(body))?;
     object.set("messages", messages);
     if !tools.is_empty() {
@@ -125,7 +130,11 @@ pub fn embeddings(
         return Err(unsupported(&["user"], PROVIDER));
     }
     request.texts(PROVIDER)?;
-    let edited = edit_upstream_body(RouteType::EMBEDDINGS, body, &body_edits(plan, options))?;
+    let edited = edit_upstream_body(
+        RouteType::EMBEDDINGS,
+        &ClientBody::new(body),
+        &body_edits(plan, options),
+    )?;
     let mut object = parse_object(edited.as_deref().unwrap_or(body))?;
     if let Some(dimensions) = request.dimensions {
         object.remove("dimensions");

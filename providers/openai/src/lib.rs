@@ -12,7 +12,7 @@ use provider_sdk::abi::{
 };
 use provider_sdk::openai_compatible::{self, CompatibleUpstream};
 use provider_sdk::options::ModelOptions;
-use provider_sdk::{Provider, StreamTranslate};
+use provider_sdk::{ClientBody, Provider, StreamTranslate};
 
 const PROVIDER: &str = "openai";
 
@@ -57,7 +57,10 @@ impl Provider for OpenAi {
         })
     }
 
-    fn build_request(plan: &RequestPlan<'_>, body: &[u8]) -> Result<UpstreamRequest, ModuleError> {
+    fn build_request(
+        plan: &RequestPlan<'_>,
+        body: &ClientBody<'_>,
+    ) -> Result<UpstreamRequest, ModuleError> {
         let options = ModelOptions::for_request(plan)?;
         upstream().build_request(plan, &options, body)
     }

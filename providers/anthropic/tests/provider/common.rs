@@ -3,6 +3,7 @@
 use abi_stable::std_types::{RSlice, RStr};
 use ai_provider_anthropic::Anthropic;
 use provider_sdk::abi::{RequestPlan, RouteType, UpstreamRequest};
+use provider_sdk::ClientBody;
 use provider_sdk::Provider;
 use serde_json::Value;
 
@@ -64,7 +65,7 @@ pub fn streamed<'a>(mut plan: RequestPlan<'a>, client_wants_usage: bool) -> Requ
 
 /// The upstream request for `body`, which must build.
 pub fn build(plan: &RequestPlan<'_>, body: &[u8]) -> UpstreamRequest {
-    Anthropic::build_request(plan, body).unwrap_or_else(|e| {
+    Anthropic::build_request(plan, &ClientBody::new(body)).unwrap_or_else(|e| {
         panic!(
             "build_request refused {}: {e}",
             String::from_utf8_lossy(body)
@@ -98,7 +99,7 @@ pub fn assert_messages_schema(sent: &Value) {
 
 /// The message of the 400 `build_request` gives for `body`.
 pub fn refused(plan: &RequestPlan<'_>, body: &str) -> String {
-    let error = Anthropic::build_request(plan, body.as_bytes())
+    let error = Anthropic::build_request(plan, &ClientBody::new(body.as_bytes()))
         .err()
         .unwrap_or_else(|| panic!("build_request accepted {body}"));
     assert_eq!(error.status, 400, "{error}");

@@ -3,6 +3,7 @@
 
 use ai_provider_anthropic::Anthropic;
 use provider_sdk::abi::RouteType;
+use provider_sdk::ClientBody;
 use provider_sdk::Provider;
 
 use crate::common::{fixture, plan, streamed, transcript, OPTIONS};
@@ -34,7 +35,7 @@ fn damaged_requests_and_options_are_400s() {
             for stream in [false, true] {
                 let mut chat = plan(RouteType::CHAT, "claude-x", OPTIONS);
                 chat.stream = stream;
-                if let Err(error) = Anthropic::build_request(&chat, &variant) {
+                if let Err(error) = Anthropic::build_request(&chat, &ClientBody::new(&variant)) {
                     assert_eq!(error.status, 400, "{}", String::from_utf8_lossy(&variant));
                 }
             }
@@ -43,7 +44,7 @@ fn damaged_requests_and_options_are_400s() {
     for variant in damaged(br#"{"prompt":["Say hi"],"stop":"\n","max_tokens":5}"#) {
         if let Err(error) = Anthropic::build_request(
             &plan(RouteType::COMPLETIONS, "claude-2.1", OPTIONS),
-            &variant,
+            &ClientBody::new(&variant),
         ) {
             assert_eq!(error.status, 400);
         }
@@ -54,7 +55,7 @@ fn damaged_requests_and_options_are_400s() {
         };
         if let Err(error) = Anthropic::build_request(
             &plan(RouteType::CHAT, "m", options),
-            br#"{"messages":[{"role":"user","content":"x"}]}"#,
+            &ClientBody::new(br#"{"messages":[{"role":"user","content":"x"}]}"#),
         ) {
             assert_eq!(error.status, 400, "{options}");
         }

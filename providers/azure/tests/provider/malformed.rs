@@ -3,6 +3,7 @@
 
 use ai_provider_azure::Azure;
 use provider_sdk::abi::RouteType;
+use provider_sdk::ClientBody;
 use provider_sdk::Provider;
 
 use crate::common::{fixture, plan, OPTIONS};
@@ -29,7 +30,7 @@ fn damaged_requests_and_options_are_400s() {
     for variant in damaged(&body) {
         let mut streamed = plan(RouteType::CHAT, "gpt-4o", OPTIONS);
         streamed.stream = true;
-        if let Err(error) = Azure::build_request(&streamed, &variant) {
+        if let Err(error) = Azure::build_request(&streamed, &ClientBody::new(&variant)) {
             assert_eq!(error.status, 400);
         }
     }
@@ -37,7 +38,10 @@ fn damaged_requests_and_options_are_400s() {
         let Ok(options) = std::str::from_utf8(&variant) else {
             continue;
         };
-        if let Err(error) = Azure::build_request(&plan(RouteType::CHAT, "m", options), b"{}") {
+        if let Err(error) = Azure::build_request(
+            &plan(RouteType::CHAT, "m", options),
+            &ClientBody::new(b"{}"),
+        ) {
             assert_eq!(error.status, 400, "{options}");
         }
     }

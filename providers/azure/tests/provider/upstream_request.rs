@@ -1,6 +1,7 @@
 use abi_stable::std_types::RStr;
 use ai_provider_azure::Azure;
 use provider_sdk::abi::{Framing, RequestPlan, RouteType, UpstreamRequest};
+use provider_sdk::ClientBody;
 use provider_sdk::Provider;
 use serde_json::{json, Value};
 use spec_check::assert_openapi;
@@ -13,7 +14,7 @@ const DEPLOYMENT_URL: &str =
     "https://001-kong-t.openai.azure.com/openai/deployments/gpt-3.5-custom";
 
 fn build(plan: &RequestPlan<'_>, body: &[u8]) -> UpstreamRequest {
-    Azure::build_request(plan, body).unwrap()
+    Azure::build_request(plan, &ClientBody::new(body)).unwrap()
 }
 
 fn url(plan: &RequestPlan<'_>) -> String {
@@ -129,10 +130,15 @@ fn templated_values_that_would_change_the_url_are_400s() {
         r#"{"azure_instance":"i","azure_deployment_id":"../../admin"}"#,
         r#"{"azure_instance":"i","azure_deployment_id":"d","azure_api_version":"x&api-key=1"}"#,
     ] {
-        let error = Azure::build_request(&plan(RouteType::CHAT, "m", options), b"{}").unwrap_err();
+        let error = Azure::build_request(
+            &plan(RouteType::CHAT, "m", options),
+            &ClientBody::new(b"{}"),
+        )
+        .unwrap_err();
         assert_eq!(error.status, 400, "{options}");
     }
-    let error = Azure::build_request(&plan(RouteType::CHAT, "m", "{}"), b"{}").unwrap_err();
+    let error = Azure::build_request(&plan(RouteType::CHAT, "m", "{}"), &ClientBody::new(b"{}"))
+        .unwrap_err();
     assert_eq!(
         error.message.as_str(),
         "azure_instance: must be set for the azure provider"

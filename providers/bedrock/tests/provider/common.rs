@@ -6,6 +6,7 @@ use provider_sdk::abi::{RequestPlan, RouteType, UpstreamRequest};
 use provider_sdk::framing::aws_eventstream::{
     encode_event, encode_exception, encode_message, HeaderValue,
 };
+use provider_sdk::ClientBody;
 use provider_sdk::Provider;
 use serde_json::Value;
 
@@ -64,8 +65,9 @@ pub fn streamed<'a>(route_type: RouteType, model: &'a str, wants_usage: bool) ->
 /// The upstream body of a request, after checking that it is a valid Converse (or
 /// ConverseStream) request by botocore's model of Bedrock Runtime.
 pub fn converse_body(plan: &RequestPlan<'_>, client_body: &Value) -> Value {
-    let request = Bedrock::build_request(plan, client_body.to_string().as_bytes())
-        .unwrap_or_else(|e| panic!("{e}"));
+    let request =
+        Bedrock::build_request(plan, &ClientBody::new(client_body.to_string().as_bytes()))
+            .unwrap_or_else(|e| panic!("{e}"));
     let body = sent_body(&request);
     let shape = if plan.stream {
         "ConverseStreamRequest"
@@ -82,7 +84,7 @@ pub fn sent_body(request: &UpstreamRequest) -> Value {
 
 /// The error message of a request the module refuses, checked to be a 400.
 pub fn refused(plan: &RequestPlan<'_>, client_body: &Value) -> String {
-    match Bedrock::build_request(plan, client_body.to_string().as_bytes()) {
+    match Bedrock::build_request(plan, &ClientBody::new(client_body.to_string().as_bytes())) {
         Ok(request) => panic!("accepted: {}", sent_body(&request)),
         Err(error) => {
             assert_eq!(error.status, 400, "{error}");

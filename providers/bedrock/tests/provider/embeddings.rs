@@ -4,6 +4,7 @@
 use abi_stable::std_types::{ROption, RStr};
 use ai_provider_bedrock::Bedrock;
 use provider_sdk::abi::{HeaderRef, RouteType, Usage};
+use provider_sdk::ClientBody;
 use provider_sdk::Provider;
 use serde_json::{json, Value};
 
@@ -17,7 +18,7 @@ const COHERE_V4: &str = "us.cohere.embed-v4:0";
 fn invoke(model: &str, client: &Value) -> (String, Value) {
     let request = Bedrock::build_request(
         &plan(RouteType::EMBEDDINGS, model, OPTIONS),
-        client.to_string().as_bytes(),
+        &ClientBody::new(client.to_string().as_bytes()),
     )
     .unwrap_or_else(|e| panic!("{e}"));
     (request.url.to_string(), sent_body(&request))

@@ -3,6 +3,7 @@
 
 use ai_provider_bedrock::Bedrock;
 use provider_sdk::abi::RouteType;
+use provider_sdk::ClientBody;
 use provider_sdk::Provider;
 
 use crate::common::{fixture, kong_chunks, plan, CLAUDE, OPTIONS};
@@ -35,9 +36,10 @@ fn damaged_requests_and_options_are_400s() {
                 RouteType::COMPLETIONS,
                 RouteType::EMBEDDINGS,
             ] {
-                if let Err(error) =
-                    Bedrock::build_request(&plan(route_type, CLAUDE, OPTIONS), &variant)
-                {
+                if let Err(error) = Bedrock::build_request(
+                    &plan(route_type, CLAUDE, OPTIONS),
+                    &ClientBody::new(&variant),
+                ) {
                     assert_eq!(error.status, 400);
                 }
             }
@@ -49,7 +51,7 @@ fn damaged_requests_and_options_are_400s() {
         };
         if let Err(error) = Bedrock::build_request(
             &plan(RouteType::CHAT, CLAUDE, options),
-            br#"{"messages":[{"role":"user","content":"hi"}]}"#,
+            &ClientBody::new(br#"{"messages":[{"role":"user","content":"hi"}]}"#),
         ) {
             assert_eq!(error.status, 400, "{options}");
         }

@@ -4,6 +4,7 @@
 use abi_stable::std_types::ROption;
 use ai_provider_bedrock::Bedrock;
 use provider_sdk::abi::{Framing, RequestSigning, RouteType};
+use provider_sdk::ClientBody;
 use provider_sdk::Provider;
 use serde_json::{json, Value};
 
@@ -30,7 +31,7 @@ fn with(mut body: Value, extra: Value) -> Value {
 fn chat_goes_to_converse_signed_for_the_region() {
     let request = Bedrock::build_request(
         &plan(RouteType::CHAT, NOVA, OPTIONS),
-        user("what is pi?").to_string().as_bytes(),
+        &ClientBody::new(user("what is pi?").to_string().as_bytes()),
     )
     .unwrap();
     assert_eq!(request.method.as_str(), "POST");
@@ -65,12 +66,14 @@ fn chat_goes_to_converse_signed_for_the_region() {
 fn a_streamed_chat_goes_to_converse_stream() {
     let request = Bedrock::build_request(
         &streamed(RouteType::CHAT, NOVA, true),
-        with(
-            user("hi"),
-            json!({"stream": true, "stream_options": {"include_usage": true}}),
-        )
-        .to_string()
-        .as_bytes(),
+        &ClientBody::new(
+            with(
+                user("hi"),
+                json!({"stream": true, "stream_options": {"include_usage": true}}),
+            )
+            .to_string()
+            .as_bytes(),
+        ),
     )
     .unwrap();
     assert!(request
@@ -96,7 +99,7 @@ fn upstream_url_replaces_the_origin_only() {
         r#"{"bedrock":{"aws_region":"us-west-2"},"upstream_url":"http://127.0.0.1:9000"}"#;
     let request = Bedrock::build_request(
         &plan(RouteType::CHAT, NOVA, options),
-        user("hi").to_string().as_bytes(),
+        &ClientBody::new(user("hi").to_string().as_bytes()),
     )
     .unwrap();
     assert_eq!(
@@ -470,7 +473,11 @@ fn parameters_bedrock_cannot_honour_are_400s() {
 fn a_completion_is_one_user_turn() {
     let client = json(&fixture("unit/requests/llm-v1-completions.json"));
     let completions = plan(RouteType::COMPLETIONS, NOVA, OPTIONS);
-    let request = Bedrock::build_request(&completions, client.to_string().as_bytes()).unwrap();
+    let request = Bedrock::build_request(
+        &completions,
+        &ClientBody::new(client.to_string().as_bytes()),
+    )
+    .unwrap();
     assert!(request.url.as_str().ends_with("/converse"));
     let body = converse_body(&completions, &client);
     assert_eq!(
@@ -499,7 +506,8 @@ fn preserve_sends_the_clients_path_to_the_endpoint() {
     preserve.client_path =
         abi_stable::std_types::RStr::from_str("/model/amazon.nova-lite-v1%3A0/converse");
     preserve.client_query = abi_stable::std_types::RStr::from_str("trace=1");
-    let request = Bedrock::build_request(&preserve, b"{\"messages\":[]}").unwrap();
+    let request =
+        Bedrock::build_request(&preserve, &ClientBody::new(b"{\"messages\":[]}")).unwrap();
     assert_eq!(
         request.url.as_str(),
         "https://bedrock-runtime.us-west-2.amazonaws.com/model/amazon.nova-lite-v1%3A0/converse?trace=1"

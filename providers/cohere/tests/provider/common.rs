@@ -3,6 +3,7 @@
 use abi_stable::std_types::{RSlice, RStr};
 use ai_provider_cohere::Cohere;
 use provider_sdk::abi::{RequestPlan, ResponseMeta, RouteType, UpstreamRequest};
+use provider_sdk::ClientBody;
 use provider_sdk::Provider;
 use serde_json::Value;
 
@@ -57,8 +58,8 @@ pub fn streamed<'a>(mut plan: RequestPlan<'a>, client_wants_usage: bool) -> Requ
 /// Builds the upstream request for `body`, failing the test on an error, and checks the body
 /// it sends against Cohere's documented shape for the endpoint it goes to.
 pub fn build(plan: &RequestPlan<'_>, body: &[u8]) -> UpstreamRequest {
-    let request =
-        Cohere::build_request(plan, body).unwrap_or_else(|e| panic!("build_request: {e}"));
+    let request = Cohere::build_request(plan, &ClientBody::new(body))
+        .unwrap_or_else(|e| panic!("build_request: {e}"));
     check_documented(&request);
     request
 }
@@ -96,7 +97,7 @@ pub fn sent(plan: &RequestPlan<'_>, body: &[u8]) -> Value {
 
 /// The message of the error `build_request` answers `body` with, checked to be a 400.
 pub fn refused(plan: &RequestPlan<'_>, body: &str) -> String {
-    let error = Cohere::build_request(plan, body.as_bytes()).expect_err(body);
+    let error = Cohere::build_request(plan, &ClientBody::new(body.as_bytes())).expect_err(body);
     assert_eq!(error.status, 400, "{error}");
     error.message.into_string()
 }

@@ -3,6 +3,7 @@
 
 use ai_provider_cohere::Cohere;
 use provider_sdk::abi::{RequestPlan, RouteType};
+use provider_sdk::ClientBody;
 use provider_sdk::Provider;
 
 use crate::common::{check_documented, fixture, plan, streamed, V1};
@@ -26,7 +27,7 @@ const TOOL_REQUEST: &str = r#"{"messages":[{"role":"system","content":"s"},{"rol
 
 /// A damaged request either sends a body of Cohere's documented shape or is refused with a 400.
 fn sends_a_documented_body_or_is_a_400(plan: &RequestPlan<'_>, body: &[u8]) {
-    match Cohere::build_request(plan, body) {
+    match Cohere::build_request(plan, &ClientBody::new(body)) {
         Ok(request) => check_documented(&request),
         Err(error) => assert_eq!(error.status, 400, "{}", String::from_utf8_lossy(body)),
     }

@@ -2,6 +2,7 @@
 
 use ai_provider_cohere::Cohere;
 use provider_sdk::abi::{RouteType, Usage};
+use provider_sdk::ClientBody;
 use provider_sdk::Provider;
 
 use crate::common::{plan, streamed, translate_stream};
@@ -10,7 +11,8 @@ use crate::common::{plan, streamed, translate_stream};
 fn the_client_s_request_goes_to_its_own_path() {
     let mut preserve = plan(RouteType::PRESERVE, "", "{}");
     preserve.client_method = "POST".into();
-    let request = Cohere::build_request(&preserve, b"{\"anything\":true}").unwrap();
+    let request =
+        Cohere::build_request(&preserve, &ClientBody::new(b"{\"anything\":true}")).unwrap();
     assert_eq!(request.url.as_str(), "https://api.cohere.com/v2/chat");
     assert!(request.body.is_none(), "the client's body goes as it is");
     let rerank = plan(
@@ -21,7 +23,10 @@ fn the_client_s_request_goes_to_its_own_path() {
     let mut rerank = rerank;
     rerank.client_path = "/v2/rerank".into();
     assert_eq!(
-        Cohere::build_request(&rerank, b"{}").unwrap().url.as_str(),
+        Cohere::build_request(&rerank, &ClientBody::new(b"{}"))
+            .unwrap()
+            .url
+            .as_str(),
         "http://cohere.local/v2/rerank"
     );
 }

@@ -3,6 +3,7 @@
 use abi_stable::std_types::{RSlice, RStr};
 use ai_provider_gemini::Gemini;
 use provider_sdk::abi::{RequestPlan, RouteType, UpstreamRequest};
+use provider_sdk::ClientBody;
 use provider_sdk::Provider;
 use serde_json::Value;
 
@@ -52,7 +53,7 @@ pub fn streamed<'a>(route_type: RouteType, model: &'a str, options: &'a str) -> 
 }
 
 pub fn build(plan: &RequestPlan<'_>, body: &[u8]) -> UpstreamRequest {
-    Gemini::build_request(plan, body).unwrap_or_else(|e| panic!("{e}"))
+    Gemini::build_request(plan, &ClientBody::new(body)).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// The body sent upstream, as JSON.
@@ -62,7 +63,7 @@ pub fn sent(request: &UpstreamRequest) -> Value {
 
 /// The error message of a request the module refuses, which must be a 400.
 pub fn refused(plan: &RequestPlan<'_>, body: &str) -> String {
-    let error = Gemini::build_request(plan, body.as_bytes()).unwrap_err();
+    let error = Gemini::build_request(plan, &ClientBody::new(body.as_bytes())).unwrap_err();
     assert_eq!(error.status, 400, "{error}");
     error.message.into_string()
 }

@@ -4,6 +4,7 @@
 use abi_stable::std_types::RStr;
 use ai_provider_gemini::Gemini;
 use provider_sdk::abi::{HeaderRef, RouteType};
+use provider_sdk::ClientBody;
 use provider_sdk::Provider;
 
 use crate::common::{assert_vertex, fixture, plan, sent, streamed, VERTEX};
@@ -52,7 +53,7 @@ fn damaged_requests_and_options_are_400s() {
                 RouteType::EMBEDDINGS,
             ] {
                 let plan = streamed(route_type, "gemini-2.0-flash", "{}");
-                match Gemini::build_request(&plan, &variant) {
+                match Gemini::build_request(&plan, &ClientBody::new(&variant)) {
                     Ok(request) => assert_vertex(sent_schema(&request.url), &sent(&request)),
                     Err(error) => assert_eq!(error.status, 400, "{error}"),
                 }
@@ -64,9 +65,10 @@ fn damaged_requests_and_options_are_400s() {
             continue;
         };
         let plan = plan(RouteType::CHAT, "gemini-2.0-flash", options);
-        if let Err(error) =
-            Gemini::build_request(&plan, br#"{"messages":[{"role":"user","content":"x"}]}"#)
-        {
+        if let Err(error) = Gemini::build_request(
+            &plan,
+            &ClientBody::new(br#"{"messages":[{"role":"user","content":"x"}]}"#),
+        ) {
             assert_eq!(error.status, 400, "{options}");
         }
     }

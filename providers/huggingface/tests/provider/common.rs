@@ -3,6 +3,7 @@
 use abi_stable::std_types::{RSlice, RStr};
 use ai_provider_huggingface::HuggingFace;
 use provider_sdk::abi::{RequestPlan, RouteType, UpstreamRequest};
+use provider_sdk::ClientBody;
 use provider_sdk::Provider;
 use serde_json::Value;
 
@@ -61,7 +62,7 @@ pub fn streamed<'a>(mut plan: RequestPlan<'a>, client_wants_usage: bool) -> Requ
 }
 
 pub fn build(plan: &RequestPlan<'_>, body: &[u8]) -> UpstreamRequest {
-    HuggingFace::build_request(plan, body).unwrap_or_else(|e| panic!("{e}"))
+    HuggingFace::build_request(plan, &ClientBody::new(body)).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// The body that goes upstream: the module's, or the client's when the module sends it as is.

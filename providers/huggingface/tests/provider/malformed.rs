@@ -3,6 +3,7 @@
 
 use ai_provider_huggingface::HuggingFace;
 use provider_sdk::abi::RouteType;
+use provider_sdk::ClientBody;
 use provider_sdk::Provider;
 
 use crate::common::{fixture, plan, streamed, MODEL};
@@ -92,7 +93,7 @@ fn corrupted_inputs_never_panic() {
             let body = corrupt(body, &mut noise);
             let mut request = plan(*route_type, MODEL, options);
             request.stream = noise.coin() && *route_type != RouteType::EMBEDDINGS;
-            if let Err(error) = HuggingFace::build_request(&request, &body) {
+            if let Err(error) = HuggingFace::build_request(&request, &ClientBody::new(&body)) {
                 assert_eq!(error.status, 400, "{error}");
             }
         }

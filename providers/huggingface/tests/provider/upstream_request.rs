@@ -3,6 +3,7 @@
 use abi_stable::std_types::RStr;
 use ai_provider_huggingface::HuggingFace;
 use provider_sdk::abi::{Framing, RouteType};
+use provider_sdk::ClientBody;
 use provider_sdk::Provider;
 use serde_json::{json, Value};
 
@@ -12,8 +13,11 @@ use crate::common::{
 };
 
 fn refused(route_type: RouteType, body: &str) -> String {
-    let error =
-        HuggingFace::build_request(&plan(route_type, MODEL, "{}"), body.as_bytes()).unwrap_err();
+    let error = HuggingFace::build_request(
+        &plan(route_type, MODEL, "{}"),
+        &ClientBody::new(body.as_bytes()),
+    )
+    .unwrap_err();
     assert_eq!(error.status, 400, "{error}");
     error.message.into_string()
 }
@@ -385,7 +389,7 @@ fn model_ids_from_clients_cannot_steer_the_url() {
     for model in ["../../admin", "a/b/c", "m?x=1"] {
         let error = HuggingFace::build_request(
             &plan(RouteType::COMPLETIONS, model, "{}"),
-            br#"{"prompt":"x"}"#,
+            &ClientBody::new(br#"{"prompt":"x"}"#),
         )
         .unwrap_err();
         assert_eq!(error.status, 400);

@@ -3,6 +3,7 @@
 use abi_stable::std_types::{RSlice, RStr};
 use ai_provider_llama2::Llama2;
 use provider_sdk::abi::{RequestPlan, RouteType, UpstreamRequest};
+use provider_sdk::ClientBody;
 use provider_sdk::Provider;
 use serde_json::Value;
 
@@ -60,7 +61,7 @@ pub fn streamed<'a>(
 }
 
 pub fn build(plan: &RequestPlan<'_>, body: &[u8]) -> UpstreamRequest {
-    Llama2::build_request(plan, body).unwrap()
+    Llama2::build_request(plan, &ClientBody::new(body)).unwrap()
 }
 
 /// The body that goes upstream: the translated one, or the client's when the module sends it as
@@ -78,7 +79,8 @@ pub fn sent_body(request: &UpstreamRequest, client_body: &[u8]) -> Value {
 
 /// The 400 a request gets.
 pub fn refused(plan: &RequestPlan<'_>, body: &Value) -> String {
-    let error = Llama2::build_request(plan, &serde_json::to_vec(body).unwrap()).unwrap_err();
+    let error = Llama2::build_request(plan, &ClientBody::new(&serde_json::to_vec(body).unwrap()))
+        .unwrap_err();
     assert_eq!(error.status, 400, "{error}");
     error.message.into_string()
 }

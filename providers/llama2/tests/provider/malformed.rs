@@ -3,6 +3,7 @@
 
 use ai_provider_llama2::Llama2;
 use provider_sdk::abi::RouteType;
+use provider_sdk::ClientBody;
 use provider_sdk::Provider;
 
 use crate::common::{fixture, plan, streamed, OLLAMA, OPENAI, RAW};
@@ -31,7 +32,7 @@ fn damaged_requests_are_400s() {
             for variant in damaged(original) {
                 if let Err(error) = Llama2::build_request(
                     &streamed(RouteType::CHAT, "llama3", options, false),
-                    &variant,
+                    &ClientBody::new(&variant),
                 ) {
                     assert_eq!(error.status, 400, "{options}: {error}");
                 }

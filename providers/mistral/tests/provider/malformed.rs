@@ -3,6 +3,7 @@
 
 use ai_provider_mistral::Mistral;
 use provider_sdk::abi::RouteType;
+use provider_sdk::ClientBody;
 use provider_sdk::Provider;
 
 use crate::common::{fixture, plan, streamed, MANAGED, OLLAMA};
@@ -31,7 +32,7 @@ fn damaged_requests_are_400s() {
             for variant in damaged(original) {
                 if let Err(error) = Mistral::build_request(
                     &streamed(RouteType::CHAT, "m", options, false),
-                    &variant,
+                    &ClientBody::new(&variant),
                 ) {
                     assert_eq!(error.status, 400, "{options}: {error}");
                 }

@@ -4,6 +4,7 @@
 use abi_stable::std_types::RStr;
 use ai_provider_mistral::Mistral;
 use provider_sdk::abi::{Framing, RequestPlan, RouteType};
+use provider_sdk::ClientBody;
 use provider_sdk::Provider;
 use serde_json::{json, Value};
 use spec_check::assert_openapi;
@@ -230,7 +231,7 @@ fn upstream_url_and_completions_follow_kongs_rules() {
 
     let error = Mistral::build_request(
         &plan(RouteType::COMPLETIONS, "mistral-7b", MANAGED),
-        &client,
+        &ClientBody::new(&client),
     )
     .unwrap_err();
     assert_eq!(error.status, 400);

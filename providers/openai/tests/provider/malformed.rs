@@ -3,6 +3,7 @@
 use ai_provider_openai::OpenAi;
 use provider_sdk::abi::RouteType;
 use provider_sdk::openai::{normalize_error_body, peek_request};
+use provider_sdk::ClientBody;
 use provider_sdk::Provider;
 
 use crate::common::{fixture, plan};
@@ -85,7 +86,7 @@ fn corrupted_inputs_never_panic() {
             }
             let mut streamed = plan(*route_type, "gpt-4o", options);
             streamed.stream = noise.coin();
-            if let Err(error) = OpenAi::build_request(&streamed, &body) {
+            if let Err(error) = OpenAi::build_request(&streamed, &ClientBody::new(&body)) {
                 assert_eq!(error.status, 400);
             }
         }

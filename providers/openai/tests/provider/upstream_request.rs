@@ -1,6 +1,7 @@
 use abi_stable::std_types::RStr;
 use ai_provider_openai::OpenAi;
 use provider_sdk::abi::{Framing, RequestPlan, RouteType, UpstreamRequest};
+use provider_sdk::ClientBody;
 use provider_sdk::Provider;
 use serde_json::Value;
 
@@ -8,7 +9,7 @@ use crate::common::{fixture, json, plan};
 use crate::openapi::violations;
 
 fn build(plan: &RequestPlan<'_>, body: &[u8]) -> UpstreamRequest {
-    OpenAi::build_request(plan, body).unwrap()
+    OpenAi::build_request(plan, &ClientBody::new(body)).unwrap()
 }
 
 fn url(plan: &RequestPlan<'_>) -> String {
@@ -271,21 +272,23 @@ fn an_untouched_body_is_sent_as_is() {
 
 #[test]
 fn bad_bodies_and_resolved_options_are_client_errors() {
-    let error = OpenAi::build_request(&plan(RouteType::CHAT, "m", "{}"), b"[]").unwrap_err();
+    let error = OpenAi::build_request(&plan(RouteType::CHAT, "m", "{}"), &ClientBody::new(b"[]"))
+        .unwrap_err();
     assert_eq!(
         (error.status, error.message.as_str()),
         (400, "request body must be a JSON object")
     );
 
     let resolved_badly = plan(RouteType::CHAT, "m", r#"{"upstream_url":"not a url"}"#);
-    let error = OpenAi::build_request(&resolved_badly, b"{}").unwrap_err();
+    let error = OpenAi::build_request(&resolved_badly, &ClientBody::new(b"{}")).unwrap_err();
     assert_eq!(error.status, 400);
     assert_eq!(
         error.message.as_str(),
         "upstream_url: must be an absolute http or https URL"
     );
 
-    let error = OpenAi::build_request(&plan(RouteType(7), "m", "{}"), b"{}").unwrap_err();
+    let error =
+        OpenAi::build_request(&plan(RouteType(7), "m", "{}"), &ClientBody::new(b"{}")).unwrap_err();
     assert_eq!(
         error.message.as_str(),
         "openai does not support route type 7"

@@ -23,7 +23,7 @@ use provider_sdk::{
         Framing, Header, HeaderRef, Manifest, ModuleError, ProviderModuleRef, RequestPlan,
         ResponseMeta, RouteType, TranslatedResponse, UpstreamRequest,
     },
-    Provider, StreamTranslate,
+    ClientBody, Provider, StreamTranslate,
 };
 
 const PANIC_POINTS: [&str; 5] = [
@@ -84,7 +84,10 @@ impl Provider for Panicking {
         }
     }
 
-    fn build_request(plan: &RequestPlan<'_>, _body: &[u8]) -> Result<UpstreamRequest, ModuleError> {
+    fn build_request(
+        plan: &RequestPlan<'_>,
+        _body: &ClientBody<'_>,
+    ) -> Result<UpstreamRequest, ModuleError> {
         let options = options(plan);
         if panics_at(&options, "build_request") {
             panic_at("build_request");

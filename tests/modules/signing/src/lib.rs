@@ -17,7 +17,7 @@ use provider_sdk::{
         Framing, Header, HeaderRef, Manifest, ModuleError, ProviderModuleRef, RequestPlan,
         RequestSigning, ResponseMeta, RouteType, TranslatedResponse, UpstreamRequest,
     },
-    Provider, StreamTranslate,
+    ClientBody, Provider, StreamTranslate,
 };
 use serde_json::Value;
 
@@ -53,7 +53,10 @@ impl Provider for Signing {
         }
     }
 
-    fn build_request(plan: &RequestPlan<'_>, _body: &[u8]) -> Result<UpstreamRequest, ModuleError> {
+    fn build_request(
+        plan: &RequestPlan<'_>,
+        _body: &ClientBody<'_>,
+    ) -> Result<UpstreamRequest, ModuleError> {
         let options: Value = serde_json::from_str(plan.options.as_str()).unwrap_or_default();
         let url = option(&options, "upstream_url")
             .ok_or_else(|| ModuleError::invalid_request("model.options.upstream_url is not set"))?;
