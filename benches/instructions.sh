@@ -3,8 +3,8 @@
 # machine is doing, unlike the timings of run.sh. Builds the release binaries, starts the mock
 # upstream, a rotel collector (from tests/.venv) and the gateway under callgrind with one worker,
 # sends warm-up requests, then counts N sequential requests on one keep-alive connection for each
-# scenario (chat, streamed chat, streamed chat translated from Anthropic), all of the gateway's
-# threads included (span export and the analytics log too).
+# scenario (chat, streamed chat, streamed chat translated from Anthropic, chat with a 30 KB
+# conversation), all of the gateway's threads included (span export and the analytics log too).
 #
 #   benches/instructions.sh [N]       (N = 1000; needs valgrind and curl)
 #
@@ -76,3 +76,12 @@ count() { # label path body
 count "chat (openai)" /openai/v1/chat/completions "$CHAT"
 count "chat stream (openai, 20 chunks)" /openai/v1/chat/completions "$STREAM"
 count "chat stream (anthropic upstream, translated)" /anthropic/v1/chat/completions "$STREAM"
+# 40 turns of about 750 characters: what a long conversation sends, where the body's size, not the
+# gateway's fixed work, decides the cost.
+LONG=$(python3 -c '
+import json
+turns = [{"role": "system", "content": "You are a helpful assistant."}]
+for i in range(40):
+    turns.append({"role": ["user", "assistant"][i % 2], "content": "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor. " * 9})
+print(json.dumps({"model": "gpt-4o-mini", "messages": turns}, separators=(",", ":")))')
+count "chat, 30 KB conversation (openai)" /openai/v1/chat/completions "$LONG"
