@@ -179,6 +179,47 @@ mod tests {
     }
 
     #[test]
+    fn members_are_where_a_parser_finds_them_in_every_kong_fixture_object() {
+        let root = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shared/fixtures/kong-ai-proxy"
+        );
+        let mut files = vec![std::path::PathBuf::from(root)];
+        let mut compared = 0;
+        while let Some(path) = files.pop() {
+            if path.is_dir() {
+                files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+                continue;
+            }
+            let bytes = std::fs::read(&path).unwrap();
+            let Ok(parsed) = object_members(&bytes) else {
+                continue;
+            };
+            let Some(keys) = borrowed_keys(&bytes) else {
+                continue;
+            };
+            let located = locate_members(&bytes, &keys).unwrap();
+            assert_eq!(located.len(), parsed.len(), "{}", path.display());
+            for (member, (key, value)) in located.iter().zip(&parsed) {
+                assert_eq!(
+                    &bytes[member.key_start..member.key_end],
+                    key.as_bytes(),
+                    "{}",
+                    path.display()
+                );
+                assert_eq!(
+                    &bytes[member.value_start..member.value_end],
+                    value.get().as_bytes(),
+                    "{}",
+                    path.display()
+                );
+            }
+            compared += 1;
+        }
+        assert!(compared > 100, "only {compared} fixtures are JSON objects");
+    }
+
+    #[test]
     fn an_empty_object_has_no_members() {
         assert_eq!(located("{ }"), Vec::<(String, String)>::new());
     }
