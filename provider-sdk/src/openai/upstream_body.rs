@@ -37,29 +37,46 @@ pub fn edit_upstream_body(
     body: &ClientBody<'_>,
     edits: &BodyEdits<'_>,
 ) -> Result<Option<Vec<u8>>, ModuleError> {
-    let is_generation = matches!(route_type, RouteType::CHAT | RouteType::COMPLETIONS);
-    if !is_generation && route_type != RouteType::EMBEDDINGS {
+    if !matches!(
+        route_type,
+        RouteType::CHAT | RouteType::COMPLETIONS | RouteType::EMBEDDINGS
+    ) {
         return Ok(None);
     }
-    let mut object = ObjectEdit::of_client_body(body).map_err(|e| match e {
+    let mut object = body_object(body)?;
+    apply_upstream_edits(&mut object, route_type, edits)?;
+    Ok(object.is_changed().then(|| object.into_bytes()))
+}
+
+/// The client's body as an [`ObjectEdit`], for a module that edits more than
+/// [`edit_upstream_body`] does; a body that is not a JSON object is a 400.
+pub fn body_object<'a>(body: &ClientBody<'a>) -> Result<ObjectEdit<'a>, ModuleError> {
+    ObjectEdit::of_client_body(body).map_err(|e| match e {
         EditError::NotAnObject => {
             ModuleError::invalid_request("request body must be a JSON object")
         }
         other => ModuleError::invalid_request(format!("request body is {other}")),
-    })?;
-    let invalid_value = |e: EditError| ModuleError::invalid_request(e.to_string());
+    })
+}
 
+/// The edits of [`edit_upstream_body`], made to `object`.
+pub fn apply_upstream_edits(
+    object: &mut ObjectEdit<'_>,
+    route_type: RouteType,
+    edits: &BodyEdits<'_>,
+) -> Result<(), ModuleError> {
+    let invalid_value = |e: EditError| ModuleError::invalid_request(e.to_string());
     if !edits.model.is_empty() {
         object
             .set_json("model", edits.model)
             .map_err(invalid_value)?;
     }
     object.remove("top_k");
-    if is_generation {
-        apply_streaming(&mut object, edits.stream, edits.stream_usage).map_err(invalid_value)?;
-        apply_tuning(&mut object, route_type, edits).map_err(invalid_value)?;
+    if matches!(route_type, RouteType::CHAT | RouteType::COMPLETIONS) {
+        apply_streaming(object, edits.stream, edits.stream_usage).map_err(invalid_value)?;
+        apply_tuning(object, route_type, edits).map_err(invalid_value)?;
     }
-    Ok(object.is_changed().then(|| object.into_bytes()))
+    Ok(())
 }
 
 fn apply_streaming(

@@ -72,7 +72,7 @@ fn ollama() -> Ollama<'static> {
 fn dialect_request(
     plan: &RequestPlan<'_>,
     options: &ModelOptions<'_>,
-    body: &[u8],
+    body: &ClientBody<'_>,
 ) -> Result<UpstreamRequest, ModuleError> {
     let url = upstream().url(plan, options)?;
     let (body, streams) = if plan.route_type == RouteType::CHAT {

@@ -20,10 +20,10 @@
 use std::borrow::Cow;
 
 use provider_sdk::abi::{ModuleError, RequestPlan, RouteType};
-use provider_sdk::json_edit::{EditError, ObjectEdit};
+use provider_sdk::json_edit::EditError;
 use provider_sdk::openai::{
-    edit_upstream_body, reject_other_fields, unsupported, BodyEdits, ChatMessage, ChatRequest,
-    Content, ContentPart, EmbeddingsRequest, Role, Tool, ToolChoice,
+    apply_upstream_edits, body_object, reject_other_fields, unsupported, BodyEdits, ChatMessage,
+    ChatRequest, Content, ContentPart, EmbeddingsRequest, Role, Tool, ToolChoice,
 };
 use provider_sdk::options::ModelOptions;
 use provider_sdk::tool_calls::tool_use;
@@ -56,7 +56,7 @@ const EMBEDDINGS_FIELDS_AS_SENT: &[&str] = &["metadata", "output_dimension", "ou
 pub fn chat(
     plan: &RequestPlan<'_>,
     options: &ModelOptions<'_>,
-    body: &[u8],
+    body: &ClientBody<'_>,
 ) -> Result<Vec<u8>, ModuleError> {
     let request = ChatRequest::parse(body)?;
     reject_other_fields(&request.other, CHAT_FIELDS_AS_SENT, PROVIDER)?;
@@ -89,12 +89,8 @@ pub fn chat(
     let messages = to_json(&messages(&request.messages)?)?;
     let tools: Vec<ToolDefinition<'_>> = request.tools.iter().map(ToolDefinition::of).collect();
 
-    let edited = edit_upstream_body(
-        RouteType::CHAT,
-        &ClientBody::new(body),
-        &body_edits(plan, options),
-    )?;
-    let mut object = parse_object(edited.as_deref().unwrap_or(body))?;
+    let mut object = body_object(body)?;
+    apply_upstream_edits(&mut object, RouteType::CHAT, &body_edits(plan, options))?;
     object.set("messages", messages);
     if !tools.is_empty() {
         object.set("tools", to_json(&tools)?);
@@ -122,7 +118,7 @@ pub fn chat(
 pub fn embeddings(
     plan: &RequestPlan<'_>,
     options: &ModelOptions<'_>,
-    body: &[u8],
+    body: &ClientBody<'_>,
 ) -> Result<Vec<u8>, ModuleError> {
     let request = EmbeddingsRequest::parse(body)?;
     reject_other_fields(&request.other, EMBEDDINGS_FIELDS_AS_SENT, PROVIDER)?;
@@ -130,12 +126,12 @@ pub fn embeddings(
         return Err(unsupported(&["user"], PROVIDER));
     }
     request.texts(PROVIDER)?;
-    let edited = edit_upstream_body(
+    let mut object = body_object(body)?;
+    apply_upstream_edits(
+        &mut object,
         RouteType::EMBEDDINGS,
-        &ClientBody::new(body),
         &body_edits(plan, options),
     )?;
-    let mut object = parse_object(edited.as_deref().unwrap_or(body))?;
     if let Some(dimensions) = request.dimensions {
         object.remove("dimensions");
         object
@@ -154,15 +150,6 @@ fn body_edits<'p>(plan: &'p RequestPlan<'_>, options: &ModelOptions<'_>) -> Body
         temperature: options.temperature,
         top_p: options.top_p,
     }
-}
-
-fn parse_object(body: &[u8]) -> Result<ObjectEdit<'_>, ModuleError> {
-    ObjectEdit::parse(body).map_err(|e| match e {
-        EditError::NotAnObject => {
-            ModuleError::invalid_request("request body must be a JSON object")
-        }
-        other => ModuleError::invalid_request(format!("request body is {other}")),
-    })
 }
 
 fn invalid_value(error: EditError) -> ModuleError {
