@@ -178,6 +178,55 @@ mod tests {
         }
     }
 
+    /// Objects of random members, values and whitespace, from a fixed seed: strings holding
+    /// quotes, commas, colons and braces, nested objects and arrays, numbers, literals.
+    #[test]
+    fn members_are_where_a_parser_finds_them_in_generated_objects() {
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = |bound: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % bound
+        };
+        let pieces = [
+            r#""a, \"b\": {c}""#,
+            "-12.5e-3",
+            "true",
+            "null",
+            r#"{"k": [1, {"x": "}"}], "y": "\\"}"#,
+            "[]",
+            r#"[" ,:", {}, [null]]"#,
+            r#""é\u00e9""#,
+        ];
+        let spaces = ["", " ", "\n", "\t ", "\r\n  "];
+        for _ in 0..500 {
+            let mut body = String::from(spaces[next(5) as usize]);
+            body.push('{');
+            for member in 0..next(6) {
+                if member > 0 {
+                    body.push_str(spaces[next(5) as usize]);
+                    body.push(',');
+                }
+                body.push_str(spaces[next(5) as usize]);
+                body.push_str(&format!("\"k{}\"", next(4)));
+                body.push_str(spaces[next(5) as usize]);
+                body.push(':');
+                body.push_str(spaces[next(5) as usize]);
+                body.push_str(pieces[next(pieces.len() as u64) as usize]);
+            }
+            body.push_str(spaces[next(5) as usize]);
+            body.push('}');
+            body.push_str(spaces[next(5) as usize]);
+            let parsed: Vec<(String, String)> = object_members(body.as_bytes())
+                .unwrap()
+                .into_iter()
+                .map(|(key, value)| (key.into_owned(), value.get().to_string()))
+                .collect();
+            assert_eq!(located(&body), parsed, "{body:?}");
+        }
+    }
+
     #[test]
     fn members_are_where_a_parser_finds_them_in_every_kong_fixture_object() {
         let root = concat!(
