@@ -85,24 +85,16 @@ impl<'a> ObjectEdit<'a> {
         }
     }
 
-    /// The object whose members lie in `bytes` where `members` says. `None` when there are none,
-    /// when one is out of bounds or not UTF-8, or when a key has escapes (its text is not the key).
+    /// The object whose members lie in `bytes` where `members` says, or `None` (see
+    /// [`located_members`]).
     fn from_members(bytes: &'a [u8], members: &[BodyMember]) -> Option<ObjectEdit<'a>> {
-        if members.is_empty() {
-            return None;
-        }
-        let text = |start: usize, end: usize| std::str::from_utf8(bytes.get(start..end)?).ok();
-        let mut entries = Vec::with_capacity(members.len());
-        for member in members {
-            let key = text(member.key_start, member.key_end)?;
-            if key.contains(['\\', '"']) {
-                return None;
-            }
-            entries.push(Entry {
+        let mut entries: Vec<Entry<'a>> = located_members(bytes, members)?
+            .into_iter()
+            .map(|(key, value)| Entry {
                 key: Cow::Borrowed(key),
-                value: Cow::Borrowed(text(member.value_start, member.value_end)?),
-            });
-        }
+                value: Cow::Borrowed(value),
+            })
+            .collect();
         keep_last_of_duplicates(&mut entries);
         Some(ObjectEdit {
             entries,
@@ -228,6 +220,40 @@ fn write_json_string(out: &mut String, text: &str) {
     out.push('"');
 }
 
+/// The members of the client's JSON object body in order, a repeated key as often as it was sent,
+/// each value as its JSON text: where the gateway located them when it did, else by parsing.
+pub fn client_body_members<'a>(
+    body: &ClientBody<'a>,
+) -> Result<Vec<(Cow<'a, str>, &'a str)>, EditError> {
+    if let Some(members) = located_members(body.bytes(), body.members()) {
+        return Ok(members
+            .into_iter()
+            .map(|(key, value)| (Cow::Borrowed(key), value))
+            .collect());
+    }
+    Ok(object_members(body.bytes())?
+        .into_iter()
+        .map(|(key, value)| (key, value.get()))
+        .collect())
+}
+
+/// The key and value text of each of `members` in `bytes`. `None` when there are none, when one
+/// is out of bounds or not UTF-8, or when a key has escapes (its text is not the key).
+fn located_members<'a>(bytes: &'a [u8], members: &[BodyMember]) -> Option<Vec<(&'a str, &'a str)>> {
+    if members.is_empty() {
+        return None;
+    }
+    let text = |start: usize, end: usize| std::str::from_utf8(bytes.get(start..end)?).ok();
+    members
+        .iter()
+        .map(|member| {
+            let key =
+                text(member.key_start, member.key_end).filter(|k| !k.contains(['\\', '"']))?;
+            Some((key, text(member.value_start, member.value_end)?))
+        })
+        .collect()
+}
+
 /// The members of the JSON object in `bytes`, in order, each value as its JSON text borrowed from
 /// `bytes`. A repeated key appears as often as it was sent.
 pub(crate) fn object_members(bytes: &[u8]) -> Result<Vec<(Cow<'_, str>, &RawValue)>, EditError> {
@@ -324,6 +350,29 @@ mod tests {
         ];
         let edit = ObjectEdit::of_client_body(&ClientBody::with_members(body, &members)).unwrap();
         assert_eq!(text(edit), r#"{"n":2,"model":m3}"#);
+    }
+
+    #[test]
+    fn body_members_keep_repeated_keys_whether_located_or_parsed() {
+        let body = br#"{"n":2, "model":"m","n":1}"#;
+        let members = [
+            member((2, 3), (5, 6)),
+            member((9, 14), (16, 19)),
+            member((21, 22), (24, 25)),
+        ];
+        let expected = [("n", "2"), ("model", r#""m""#), ("n", "1")];
+        for client_body in [
+            ClientBody::new(body),
+            ClientBody::with_members(body, &members),
+        ] {
+            let read = client_body_members(&client_body).unwrap();
+            let read: Vec<(&str, &str)> = read.iter().map(|(k, v)| (k.as_ref(), *v)).collect();
+            assert_eq!(read, expected);
+        }
+        let not_json = b"not json: n2";
+        let located = [member((10, 11), (11, 12))];
+        let read = client_body_members(&ClientBody::with_members(not_json, &located)).unwrap();
+        assert_eq!(read, [(Cow::Borrowed("n"), "2")]);
     }
 
     #[test]

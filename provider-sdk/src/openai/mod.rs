@@ -44,4 +44,6 @@ pub use request::{peek_request, RequestPeek, MULTIPLE_FORMATS, NO_VALID_PROMPTS}
 pub use response::ResponseSkim;
 pub use stream::{ChunkRelay, MAX_EVENT_BYTES};
 pub use unsupported::{reject_other_fields, unsupported};
-pub use upstream_body::{apply_upstream_edits, body_object, edit_upstream_body, BodyEdits};
+pub use upstream_body::{
+    apply_upstream_edits, body_members, body_object, edit_upstream_body, BodyEdits,
+};

@@ -1,9 +1,11 @@
 //! The request body for an OpenAI-compatible upstream: the client's body with the few top-level
 //! fields the route decides (model, streaming, tuning) edited in place, every other byte as sent.
 
+use std::borrow::Cow;
+
 use crate::abi::{ModuleError, RouteType};
 use crate::client_body::ClientBody;
-use crate::json_edit::{EditError, ObjectEdit};
+use crate::json_edit::{client_body_members, EditError, ObjectEdit};
 
 /// What the route decides about an upstream body.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -51,12 +53,24 @@ pub fn edit_upstream_body(
 /// The client's body as an [`ObjectEdit`], for a module that edits more than
 /// [`edit_upstream_body`] does; a body that is not a JSON object is a 400.
 pub fn body_object<'a>(body: &ClientBody<'a>) -> Result<ObjectEdit<'a>, ModuleError> {
-    ObjectEdit::of_client_body(body).map_err(|e| match e {
+    ObjectEdit::of_client_body(body).map_err(body_error)
+}
+
+/// The client's body as its members, in order and with repeated keys as sent (see
+/// [`client_body_members`]); a body that is not a JSON object is a 400.
+pub fn body_members<'a>(
+    body: &ClientBody<'a>,
+) -> Result<Vec<(Cow<'a, str>, &'a str)>, ModuleError> {
+    client_body_members(body).map_err(body_error)
+}
+
+fn body_error(error: EditError) -> ModuleError {
+    match error {
         EditError::NotAnObject => {
             ModuleError::invalid_request("request body must be a JSON object")
         }
         other => ModuleError::invalid_request(format!("request body is {other}")),
-    })
+    }
 }
 
 /// The edits of [`edit_upstream_body`], made to `object`.

@@ -25,7 +25,7 @@ use provider_sdk::abi::{
     Usage,
 };
 use provider_sdk::json_edit::ObjectEdit;
-use provider_sdk::openai::unsupported;
+use provider_sdk::openai::{body_members, body_object, unsupported};
 use provider_sdk::options::ModelOptions;
 use provider_sdk::ClientBody;
 use serde::de::IgnoredAny;
@@ -35,7 +35,7 @@ use serde_json::value::RawValue;
 use crate::endpoint::{self, InferenceOptions};
 use crate::error::untranslatable;
 use crate::finish_reason::for_chat;
-use crate::json_members::{has_member, object_members, replace_string_values};
+use crate::json_members::{has_member, replace_string_values};
 use crate::PROVIDER;
 
 /// The key whose string values are rewritten in answers.
@@ -89,27 +89,25 @@ pub fn build_request(
 }
 
 /// `body` as TGI reads it, or `None` when it needs no change; a 400 for what TGI cannot honour.
-fn edit_for_tgi(body: &[u8]) -> Result<Option<Vec<u8>>, ModuleError> {
-    let members = object_members(body).map_err(|e| {
-        ModuleError::invalid_request(format!("request body is not a JSON object: {e}"))
-    })?;
+fn edit_for_tgi(body: &ClientBody<'_>) -> Result<Option<Vec<u8>>, ModuleError> {
+    let members = body_members(body)?;
     let mut refused: Vec<&str> = Vec::new();
     let mut stop_is_text = false;
     let mut completion_cap = None;
     let mut messages = None;
     for (name, value) in &members {
         let name = name.as_ref();
-        if value.get() == "null" {
+        if *value == "null" {
             continue;
         }
         match name {
-            "n" if serde_json::from_str::<u64>(value.get()).is_ok_and(|n| n > 1) => {
+            "n" if serde_json::from_str::<u64>(value).is_ok_and(|n| n > 1) => {
                 return Err(ModuleError::invalid_request(format!(
                     "`n` greater than 1 is not supported by provider {PROVIDER}: TGI answers one choice"
                 )));
             }
-            "stop" => stop_is_text = value.get().starts_with('"'),
-            "max_completion_tokens" => completion_cap = Some(value.get()),
+            "stop" => stop_is_text = value.starts_with('"'),
+            "max_completion_tokens" => completion_cap = Some(*value),
             "messages" => messages = Some(*value),
             _ if READ_BY_TGI.contains(&name) => {}
             _ => refused.push(name),
@@ -119,7 +117,7 @@ fn edit_for_tgi(body: &[u8]) -> Result<Option<Vec<u8>>, ModuleError> {
         return Err(unsupported(&refused, PROVIDER));
     }
     let messages = match messages {
-        Some(messages) if has_member(messages.get().as_bytes(), TOOL_CALLS, b"[") => {
+        Some(messages) if has_member(messages.as_bytes(), TOOL_CALLS, b"[") => {
             messages_for_tgi(messages)?
         }
         _ => None,
@@ -127,8 +125,7 @@ fn edit_for_tgi(body: &[u8]) -> Result<Option<Vec<u8>>, ModuleError> {
     if !stop_is_text && completion_cap.is_none() && messages.is_none() {
         return Ok(None);
     }
-    let mut object = ObjectEdit::parse(body)
-        .map_err(|e| ModuleError::invalid_request(format!("request body is {e}")))?;
+    let mut object = body_object(body)?;
     if stop_is_text {
         if let Some(stop) = object.get("stop") {
             let stop = format!("[{stop}]");
@@ -147,8 +144,8 @@ fn edit_for_tgi(body: &[u8]) -> Result<Option<Vec<u8>>, ModuleError> {
 
 /// The `messages` array with the empty `content` of tool-calling messages removed, or `None` when
 /// no message needs it.
-fn messages_for_tgi(messages: &RawValue) -> Result<Option<String>, ModuleError> {
-    let list: Vec<&RawValue> = serde_json::from_str(messages.get())
+fn messages_for_tgi(messages: &str) -> Result<Option<String>, ModuleError> {
+    let list: Vec<&RawValue> = serde_json::from_str(messages)
         .map_err(|e| ModuleError::invalid_request(format!("messages: {e}")))?;
     let mut edited: Option<Vec<Cow<'_, str>>> = None;
     for (index, message) in list.iter().enumerate() {
@@ -301,14 +298,24 @@ impl TgiUsage {
 mod tests {
     use super::*;
 
+    /// `edit_for_tgi` of `body` read by parsing it; when the gateway's peek accepts the body, read
+    /// from the members the peek located too, which must give the same answer.
+    fn edit(body: &str) -> Result<Option<Vec<u8>>, ModuleError> {
+        let bytes = body.as_bytes();
+        let parsed = edit_for_tgi(&ClientBody::new(bytes));
+        if let Ok(peek) = provider_sdk::openai::peek_request(RouteType::CHAT, bytes) {
+            let located = edit_for_tgi(&ClientBody::with_members(bytes, &peek.members));
+            assert_eq!(located, parsed, "{body}");
+        }
+        parsed
+    }
+
     fn edited(body: &str) -> Option<String> {
-        edit_for_tgi(body.as_bytes())
-            .unwrap()
-            .map(|b| String::from_utf8(b).unwrap())
+        edit(body).unwrap().map(|b| String::from_utf8(b).unwrap())
     }
 
     fn refused(body: &str) -> String {
-        let error = edit_for_tgi(body.as_bytes()).unwrap_err();
+        let error = edit(body).unwrap_err();
         assert_eq!(error.status, 400);
         error.message.into_string()
     }

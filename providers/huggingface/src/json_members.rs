@@ -5,17 +5,6 @@
 //! escaped, so an unescaped quoted key followed by `:` is a real member, at any depth; a false
 //! match would need a malformed body, and costs no more than a wrong value the upstream sent.
 
-use std::borrow::Cow;
-
-use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
-use serde_json::value::RawValue;
-
-/// The members of the JSON object `bytes`, in order, each value as its JSON text borrowed from
-/// `bytes`. A repeated key appears as often as it was sent.
-pub fn object_members(bytes: &[u8]) -> Result<Vec<(Cow<'_, str>, &RawValue)>, serde_json::Error> {
-    serde_json::from_slice::<Members<'_>>(bytes).map(|members| members.0)
-}
-
 /// A member to look for: its quoted key, and the bytes its value may start with.
 #[derive(Debug, Clone, Copy)]
 pub struct Member {
@@ -159,60 +148,6 @@ fn string_end(data: &[u8], start: usize) -> Option<usize> {
     }
 }
 
-struct Members<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for Members<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_map(MembersVisitor(std::marker::PhantomData))
-    }
-}
-
-struct MembersVisitor<'a>(std::marker::PhantomData<&'a ()>);
-
-impl<'de: 'a, 'a> Visitor<'de> for MembersVisitor<'a> {
-    type Value = Members<'a>;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a JSON object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut members = Vec::with_capacity(map.size_hint().unwrap_or(8));
-        while let Some(Key(key)) = map.next_key()? {
-            let value: &'de RawValue = map.next_value()?;
-            members.push((key, value));
-        }
-        Ok(Members(members))
-    }
-}
-
-/// An object key, borrowed unless it had escapes to decode.
-struct Key<'a>(Cow<'a, str>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for Key<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_str(KeyVisitor(std::marker::PhantomData))
-    }
-}
-
-struct KeyVisitor<'a>(std::marker::PhantomData<&'a ()>);
-
-impl<'de: 'a, 'a> Visitor<'de> for KeyVisitor<'a> {
-    type Value = Key<'a>;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a string key")
-    }
-
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(Key(Cow::Borrowed(v)))
-    }
-
-    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Key(Cow::Owned(v.to_owned())))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -296,23 +231,5 @@ mod tests {
         let chunk = br#"{"error" : {"message":"m"},"usage":null,"finish_reason":null}"#;
         assert_eq!(which_members(chunk, &watched), [true, false, false]);
         assert_eq!(which_members(b"", &watched), [false; 3]);
-    }
-
-    #[test]
-    fn members_keep_their_text_and_order() {
-        let body = br#"{"model":"m", "stop" : "END","n\u0031":1,"model":null}"#;
-        let members = object_members(body).unwrap();
-        let read: Vec<(&str, &str)> = members.iter().map(|(k, v)| (k.as_ref(), v.get())).collect();
-        assert_eq!(
-            read,
-            [
-                ("model", "\"m\""),
-                ("stop", "\"END\""),
-                ("n1", "1"),
-                ("model", "null")
-            ]
-        );
-        assert!(object_members(b"[1]").is_err());
-        assert!(object_members(b"{").is_err());
     }
 }
