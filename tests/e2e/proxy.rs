@@ -57,6 +57,50 @@ fn chat_reaches_openai_with_the_configured_model_and_key() {
     assert_eq!(body["stream"], false);
 }
 
+/// The HTTP/1 codec settings, and with them the clock that writes the Date header, are shared by
+/// every request of a worker's upstream pool (the patched awc under gateway/vendor): a clock that
+/// stopped ticking would date every later request with the first one's time.
+#[test]
+fn requests_upstream_carry_the_current_date() {
+    let upstream = MockUpstream::start();
+    upstream.always(Reply::json(200, chat_response()));
+    let gateway = Gateway::start(single_route(
+        "/chat",
+        openai(
+            "llm/v1/chat",
+            "gpt-3.5-turbo",
+            &upstream.url("/v1/chat/completions"),
+        ),
+    ));
+    let send = || {
+        let response = http::post(&gateway.url("/chat"))
+            .json(&chat_request())
+            .send();
+        assert_eq!(response.status, 200, "{}", response.text());
+        std::time::SystemTime::now()
+    };
+
+    let first_sent = send();
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let second_sent = send();
+
+    let dates: Vec<std::time::SystemTime> = upstream
+        .requests()
+        .iter()
+        .map(|r| {
+            let date = r.header("date").expect("a Date header upstream");
+            httpdate::parse_http_date(date).unwrap_or_else(|e| panic!("{date:?}: {e}"))
+        })
+        .collect();
+    assert_eq!(dates.len(), 2);
+    // Whole seconds, written by a clock that ticks every 500 ms: within 2 s of the send.
+    for (date, sent) in dates.iter().zip([first_sent, second_sent]) {
+        let apart = sent.duration_since(*date).unwrap_or_else(|e| e.duration());
+        assert!(apart.as_secs_f64() < 2.0, "{date:?} against {sent:?}");
+    }
+    assert!(dates[1] > dates[0], "{dates:?}");
+}
+
 #[test]
 fn a_chat_response_reaches_the_client_byte_for_byte() {
     let upstream = MockUpstream::start();
