@@ -1,11 +1,15 @@
 //! Requests on each route type reach the OpenAI upstream as they should, and the answers reach
 //! the client: model rules, option precedence, the model header and the body size limit.
 
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
 use ai_gateway_tests::{
     config::{merged, single_route},
     gateway::Gateway,
     http,
-    mock::{MockUpstream, Reply},
+    mock::{Gate, MockUpstream, Recorded, Reply},
     paths::{fixture, fixture_json},
 };
 use serde_json::json;
@@ -99,6 +103,64 @@ fn requests_upstream_carry_the_current_date() {
         assert!(apart.as_secs_f64() < 2.0, "{date:?} against {sent:?}");
     }
     assert!(dates[1] > dates[0], "{dates:?}");
+}
+
+/// After a burst has filled the upstream pools, the gateway keeps sending on the connection it
+/// used last (the patched awc under gateway/vendor takes the most recently released one) rather
+/// than going round every connection the burst opened, which kept them all in use for good.
+#[test]
+fn after_a_burst_requests_reuse_the_most_recently_used_upstream_connection() {
+    const BURST: usize = 8;
+    let upstream = MockUpstream::start();
+    let gate = Gate::new();
+    for _ in 0..BURST {
+        upstream.reply(Reply::Held(
+            gate.clone(),
+            Box::new(Reply::json(200, chat_response())),
+        ));
+    }
+    upstream.always(Reply::json(200, chat_response()));
+    let gateway = Gateway::start(single_route(
+        "/chat",
+        openai(
+            "llm/v1/chat",
+            "gpt-3.5-turbo",
+            &upstream.url("/v1/chat/completions"),
+        ),
+    ));
+    let send = || {
+        let response = http::post(&gateway.url("/chat"))
+            .json(&chat_request())
+            .send();
+        assert_eq!(response.status, 200, "{}", response.text());
+    };
+
+    std::thread::scope(|scope| {
+        for _ in 0..BURST {
+            scope.spawn(send);
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while upstream.requests().len() < BURST {
+            assert!(
+                Instant::now() < deadline,
+                "the burst never reached the upstream"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        gate.open();
+    });
+    let connections = |requests: &[Recorded]| -> HashSet<SocketAddr> {
+        requests.iter().map(|r| r.connection).collect()
+    };
+    assert_eq!(connections(&upstream.requests()).len(), BURST);
+
+    for _ in 0..20 {
+        send();
+    }
+
+    // One connection per worker (the gateway under test runs two), not the burst's eight in turn.
+    let after_burst = connections(&upstream.requests()[BURST..]);
+    assert!(after_burst.len() <= 2, "{after_burst:?}");
 }
 
 #[test]

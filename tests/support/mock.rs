@@ -140,6 +140,9 @@ pub struct Recorded {
     /// Names lowercased, in the order received, repeats kept.
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// The address the request's connection came from: which of the gateway's pooled
+    /// connections carried it.
+    pub connection: SocketAddr,
 }
 
 impl Recorded {
@@ -333,6 +336,7 @@ fn read_request(
         target,
         headers,
         body,
+        connection: reader.get_ref().peer_addr()?,
     }))
 }
 

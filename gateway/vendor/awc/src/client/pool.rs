@@ -203,7 +203,19 @@ where
                 if let Some(conns) = map.get_mut(&key) {
                     let now = Instant::now();
 
-                    while let Some(mut c) = conns.pop_front() {
+                    // Patched (see PATCHES.md): connections are released to the back, so the
+                    // deque is in the order of their last use. The ones idle too long are closed
+                    // from the front, and the most recently used one is taken from the back.
+                    while conns
+                        .front()
+                        .is_some_and(|c| now - c.used > inner.config.conn_keep_alive)
+                    {
+                        if let Some(c) = conns.pop_front() {
+                            inner.close(c.conn);
+                        }
+                    }
+
+                    while let Some(mut c) = conns.pop_back() {
                         let config = &inner.config;
                         let idle_dur = now - c.used;
                         let age = now - c.created;
