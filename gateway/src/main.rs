@@ -2,18 +2,20 @@ use clap::Parser;
 
 use ai_gateway::cli::{Cli, Command};
 
-// mimalloc frees across threads without glibc's arena locks: spans and analytics records are
-// built on the workers and freed on the export threads. Measured with benches/run.sh: 13-50% more
-// requests/s with span export, and a lower p99.
+// jemalloc as the global allocator. Against glibc's malloc it frees across threads without arena
+// locks (spans and analytics records are built on the workers and freed on the export threads).
+// It replaced mimalloc, which was as fast on a fresh process but lost ground for good after a
+// burst of traffic: 1,000 concurrent streams left its pages with long, cold free lists, and the
+// gateway's CPU per chat request rose by about a fifth from then on (README, "Performance",
+// seventh round); jemalloc's did not move.
 //
 // The provider modules are Rust libraries with the system allocator, so they call malloc and
-// free; mimalloc's `override` feature makes this binary define those, and the dynamic linker
-// binds a module's calls to them. A translated stream allocates mostly in its module: with
-// this, the gateway's CPU per streamed request translated from Anthropic fell by about a tenth (57.0 to
-// 50.8 µs, the means of six interleaved runs each way of wrk -c16). What a module returns is still freed
-// through abi_stable's vtables.
+// free; `unprefixed_malloc_on_supported_platforms` makes this binary define those, and the
+// dynamic linker binds a module's calls to them, so that what a translated stream allocates in
+// its module comes from the same allocator. What a module returns is still freed through
+// abi_stable's vtables.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() {
     let cli = Cli::parse();
@@ -30,13 +32,28 @@ fn main() {
 mod tests {
     use std::ffi::c_void;
 
-    unsafe extern "C" {
-        /// mimalloc's own test of whether it handed out `p`.
-        fn mi_is_in_heap_region(p: *const c_void) -> bool;
+    /// The index of the jemalloc arena that handed out `block`, or None when jemalloc did not
+    /// hand it out (`arenas.lookup` fails for any other pointer).
+    fn jemalloc_arena_of(block: *mut c_void) -> Option<libc::c_uint> {
+        let mut arena: libc::c_uint = 0;
+        let mut arena_len = std::mem::size_of::<libc::c_uint>();
+        let mut pointer = block;
+        // SAFETY: `arenas.lookup` reads one pointer from `newp` and writes one unsigned int to
+        // `oldp`; both point at locals of those types, with their sizes given.
+        let status = unsafe {
+            tikv_jemalloc_sys::mallctl(
+                c"arenas.lookup".as_ptr(),
+                (&raw mut arena).cast(),
+                &mut arena_len,
+                (&raw mut pointer).cast(),
+                std::mem::size_of::<*mut c_void>(),
+            )
+        };
+        (status == 0).then_some(arena)
     }
 
     #[test]
-    fn malloc_as_a_provider_module_finds_it_is_mimalloc() {
+    fn malloc_as_a_provider_module_finds_it_is_jemalloc() {
         // A loaded library's undefined `malloc` binds to the first definition in the global
         // scope, which is what `dlsym(RTLD_DEFAULT, …)` returns.
         // SAFETY: the symbol is looked up by a NUL-terminated name, called with malloc's
@@ -47,8 +64,14 @@ mod tests {
             let malloc: extern "C" fn(usize) -> *mut c_void = std::mem::transmute(found);
             let block = malloc(64);
             assert!(!block.is_null());
-            assert!(mi_is_in_heap_region(block));
+            assert!(jemalloc_arena_of(block).is_some());
             libc::free(block);
         }
+    }
+
+    #[test]
+    fn the_arena_lookup_refuses_memory_jemalloc_did_not_hand_out() {
+        let mut on_the_stack = [0u8; 64];
+        assert_eq!(jemalloc_arena_of(on_the_stack.as_mut_ptr().cast()), None);
     }
 }
