@@ -7,7 +7,7 @@ use ai_gateway::cli::{Cli, Command};
 // It replaced mimalloc, which was as fast on a fresh process but lost ground for good after a
 // burst of traffic: 1,000 concurrent streams left its pages with long, cold free lists, and the
 // gateway's CPU per chat request rose by about a fifth from then on (README, "Performance",
-// seventh round); jemalloc's did not move.
+// seventh round); with jemalloc it rose by a few percent at most.
 //
 // The provider modules are Rust libraries with the system allocator, so they call malloc and
 // free; `unprefixed_malloc_on_supported_platforms` makes this binary define those, and the
