@@ -16,18 +16,31 @@ use serde_json::json;
 
 use crate::{assert_error, chat_request, chat_response, openai, CONFIGURED_AUTH};
 
-#[test]
-fn chat_reaches_openai_with_the_configured_model_and_key() {
-    let upstream = MockUpstream::start();
-    upstream.always(Reply::json(200, chat_response()));
-    let gateway = Gateway::start(single_route(
+/// A gateway with one OpenAI chat route, `/chat`, to `upstream`.
+fn chat_gateway(upstream: &MockUpstream) -> Gateway {
+    Gateway::start(single_route(
         "/chat",
         openai(
             "llm/v1/chat",
             "gpt-3.5-turbo",
             &upstream.url("/v1/chat/completions"),
         ),
-    ));
+    ))
+}
+
+/// Sends the standard chat request to `/chat` and requires a 200.
+fn send_chat(gateway: &Gateway) {
+    let response = http::post(&gateway.url("/chat"))
+        .json(&chat_request())
+        .send();
+    assert_eq!(response.status, 200, "{}", response.text());
+}
+
+#[test]
+fn chat_reaches_openai_with_the_configured_model_and_key() {
+    let upstream = MockUpstream::start();
+    upstream.always(Reply::json(200, chat_response()));
+    let gateway = chat_gateway(&upstream);
 
     let response = http::post(&gateway.url("/chat"))
         .header("authorization", "Bearer sk-client")
@@ -68,19 +81,9 @@ fn chat_reaches_openai_with_the_configured_model_and_key() {
 fn requests_upstream_carry_the_current_date() {
     let upstream = MockUpstream::start();
     upstream.always(Reply::json(200, chat_response()));
-    let gateway = Gateway::start(single_route(
-        "/chat",
-        openai(
-            "llm/v1/chat",
-            "gpt-3.5-turbo",
-            &upstream.url("/v1/chat/completions"),
-        ),
-    ));
+    let gateway = chat_gateway(&upstream);
     let send = || {
-        let response = http::post(&gateway.url("/chat"))
-            .json(&chat_request())
-            .send();
-        assert_eq!(response.status, 200, "{}", response.text());
+        send_chat(&gateway);
         std::time::SystemTime::now()
     };
 
@@ -120,20 +123,8 @@ fn after_a_burst_requests_reuse_the_most_recently_used_upstream_connection() {
         ));
     }
     upstream.always(Reply::json(200, chat_response()));
-    let gateway = Gateway::start(single_route(
-        "/chat",
-        openai(
-            "llm/v1/chat",
-            "gpt-3.5-turbo",
-            &upstream.url("/v1/chat/completions"),
-        ),
-    ));
-    let send = || {
-        let response = http::post(&gateway.url("/chat"))
-            .json(&chat_request())
-            .send();
-        assert_eq!(response.status, 200, "{}", response.text());
-    };
+    let gateway = chat_gateway(&upstream);
+    let send = || send_chat(&gateway);
 
     std::thread::scope(|scope| {
         for _ in 0..BURST {
@@ -167,14 +158,7 @@ fn after_a_burst_requests_reuse_the_most_recently_used_upstream_connection() {
 fn a_chat_response_reaches_the_client_byte_for_byte() {
     let upstream = MockUpstream::start();
     upstream.always(Reply::json(200, chat_response()));
-    let gateway = Gateway::start(single_route(
-        "/chat",
-        openai(
-            "llm/v1/chat",
-            "gpt-3.5-turbo",
-            &upstream.url("/v1/chat/completions"),
-        ),
-    ));
+    let gateway = chat_gateway(&upstream);
 
     let response = http::post(&gateway.url("/chat"))
         .json(&chat_request())
@@ -349,14 +333,7 @@ fn the_body_model_is_used_when_none_is_configured() {
 fn a_body_model_that_differs_from_the_configured_one_is_refused() {
     let upstream = MockUpstream::start();
     upstream.always(Reply::json(200, chat_response()));
-    let gateway = Gateway::start(single_route(
-        "/chat",
-        openai(
-            "llm/v1/chat",
-            "gpt-3.5-turbo",
-            &upstream.url("/v1/chat/completions"),
-        ),
-    ));
+    let gateway = chat_gateway(&upstream);
     let request = fixture_json("openai/llm-v1-chat/requests/good_own_model.json");
 
     let response = http::post(&gateway.url("/chat")).json(&request).send();
