@@ -168,7 +168,7 @@ pub struct TelemetryArgs {
 
     /// Where to write the Kong-compatible analytics record of routes with
     /// `logging.log_statistics`, one JSON line per request: a file (appended to), or `-` for
-    /// stdout. Unset: the records go only to traces, as span events.
+    /// stdout. Unset: each record goes to traces instead, as an event of its request's span.
     #[arg(long, env = "AI_GATEWAY_ANALYTICS_LOG", value_name = "PATH|-")]
     pub analytics_log: Option<PathBuf>,
 }

@@ -5,7 +5,9 @@
 //!
 //! - to the route actor, with `do_send`, never awaited;
 //! - to the request's SERVER span (and its answered CLIENT span), which it ends;
-//! - as the analytics record, to the span as an event and to the analytics log.
+//! - as the analytics record, to the analytics log when one is configured, else to the span as an
+//!   event: one destination, so that a record (with its payloads, when logged) is not shipped and
+//!   stored twice.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -379,13 +381,15 @@ impl State {
         let tpot = success
             .then(|| accounting::time_per_output_token(duration, ttft, tokens.completion))
             .flatten();
-        let record = self.analytics_record(&e, &tokens, cost, duration);
+        let mut record = self.analytics_record(&e, &tokens, cost, duration);
+        if let Some(sink) = &self.telemetry.analytics {
+            if let Some(line) = record.take() {
+                sink.send(line);
+            }
+        }
         if let Some(span) = self.span.take() {
             let timings = Timings { ttft, tpot };
             self.end_spans(span, &e, &tokens, cost, timings, record.as_deref());
-        }
-        if let (Some(line), Some(sink)) = (record, &self.telemetry.analytics) {
-            sink.send(line);
         }
         let State {
             actor,

@@ -9,10 +9,14 @@ use ai_gateway_tests::{
     gateway::Serve,
     http,
     mock::{Gate, MockUpstream, Reply, Step},
+    tempdir::TempDir,
 };
 use serde_json::{json, Value};
 
-use super::{exporting_to, logged_chat, openai_stream, prometheus, wait_for_point, wait_for_spans};
+use super::{
+    exporting_to, logged_chat, openai_stream, prometheus, wait_for_analytics, wait_for_point,
+    wait_for_spans,
+};
 use crate::{chat_request, chat_response};
 
 const CLIENT_TRACE: &str = "0af7651916cd43dd8448eb211c80319c";
@@ -23,6 +27,39 @@ fn server_spans(spans: &[Span]) -> Vec<&Span> {
         .iter()
         .filter(|s| s.kind == "SPAN_KIND_SERVER")
         .collect()
+}
+
+#[test]
+fn with_an_analytics_log_the_record_goes_there_and_not_into_the_span() {
+    let collector = Collector::start();
+    let upstream = MockUpstream::start();
+    upstream.reply(Reply::json(200, chat_response()));
+    let dir = TempDir::new("analytics-and-spans");
+    let log = dir.path().join("analytics.jsonl");
+    let gateway = exporting_to(
+        Serve::new(single_route(
+            "/chat",
+            logged_chat(&upstream, "gpt-3.5-turbo"),
+        ))
+        .env("AI_GATEWAY_ANALYTICS_LOG", log.to_str().unwrap()),
+        Some(&collector.endpoint()),
+    )
+    .start();
+
+    let response = http::post(&gateway.url("/chat"))
+        .json(&chat_request())
+        .send();
+    assert_eq!(response.status, 200, "{}", response.text());
+
+    let spans = wait_for_spans(&collector, 1, |s| s.kind == "SPAN_KIND_SERVER");
+    let span = &spans[0];
+    assert_eq!(span.get("gen_ai.usage.input_tokens"), "25", "{span:#?}");
+    assert_eq!(span.get("gen_ai.usage.output_tokens"), "12", "{span:#?}");
+    assert!(span.events.is_empty(), "{span:#?}");
+    let lines = wait_for_analytics(&log, 1);
+    assert_eq!(lines.len(), 1, "{lines:#?}");
+    assert_eq!(lines[0]["ai"]["proxy"]["usage"]["total_tokens"], 37);
+    assert!(lines[0]["ai"]["proxy"]["payload"]["response"].is_string());
 }
 
 #[test]
