@@ -524,7 +524,12 @@ impl State {
             semconv::HTTP_RESPONSE_STATUS_CODE,
             Scalar::Int(i64::from(e.status)),
         );
-        span.set(semconv::RETRIES, Scalar::Int(i64::from(self.retries)));
+        // Attributes whose value would only say "nothing happened" (no retry, no estimate, no
+        // prices configured) are left out, as the conventions do with `http.request.resend_count`:
+        // each costs the collector an allocation per span.
+        if self.retries > 0 {
+            span.set(semconv::RETRIES, Scalar::Int(i64::from(self.retries)));
+        }
         if !self.host.is_empty() {
             let (address, port) = split_authority(&self.host);
             span.set(semconv::SERVER_ADDRESS, Scalar::Str(address));
@@ -557,8 +562,12 @@ impl State {
                 semconv::USAGE_OUTPUT_TOKENS,
                 Scalar::Int(to_i64(tokens.completion)),
             );
-            span.set(semconv::USAGE_ESTIMATED, Scalar::Bool(tokens.estimated));
-            span.set(semconv::COST, Scalar::Float(cost));
+            if tokens.estimated {
+                span.set(semconv::USAGE_ESTIMATED, Scalar::Bool(true));
+            }
+            if self.costs.is_some() {
+                span.set(semconv::COST, Scalar::Float(cost));
+            }
             if let Some(cached) = tokens.cached {
                 span.set(
                     semconv::USAGE_CACHE_READ_INPUT_TOKENS,

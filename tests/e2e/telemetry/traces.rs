@@ -17,7 +17,7 @@ use super::{
     exporting_to, logged_chat, openai_stream, prometheus, wait_for_analytics, wait_for_point,
     wait_for_spans,
 };
-use crate::{chat_request, chat_response};
+use crate::{chat_request, chat_response, openai};
 
 const CLIENT_TRACE: &str = "0af7651916cd43dd8448eb211c80319c";
 const CLIENT_SPAN: &str = "b7ad6b7169203331";
@@ -60,6 +60,35 @@ fn with_an_analytics_log_the_record_goes_there_and_not_into_the_span() {
     assert_eq!(lines.len(), 1, "{lines:#?}");
     assert_eq!(lines[0]["ai"]["proxy"]["usage"]["total_tokens"], 37);
     assert!(lines[0]["ai"]["proxy"]["payload"]["response"].is_string());
+}
+
+#[test]
+fn an_estimated_count_is_marked_and_a_route_without_prices_has_no_cost() {
+    let collector = Collector::start();
+    let upstream = MockUpstream::start();
+    upstream.reply(Reply::sse(openai_stream(false)));
+    let route = openai(
+        "llm/v1/chat",
+        "gpt-3.5-turbo",
+        &upstream.url("/v1/chat/completions"),
+    );
+    let gateway = exporting_to(
+        Serve::new(single_route("/chat", route)),
+        Some(&collector.endpoint()),
+    )
+    .start();
+
+    let streamed = merged(chat_request(), json!({ "stream": true }));
+    let response = http::post(&gateway.url("/chat")).json(&streamed).send();
+    assert_eq!(response.status, 200, "{}", response.text());
+
+    let spans = wait_for_spans(&collector, 1, |s| s.kind == "SPAN_KIND_SERVER");
+    let span = &spans[0];
+    assert_eq!(span.get("ai_gateway.usage.estimated"), "true", "{span:#?}");
+    let completion: u64 = span.get("gen_ai.usage.output_tokens").parse().unwrap();
+    assert!(completion > 0, "{span:#?}");
+    assert!(span.attr("ai_gateway.cost").is_none(), "{span:#?}");
+    assert!(span.attr("ai_gateway.retries").is_none(), "{span:#?}");
 }
 
 #[test]
@@ -141,10 +170,12 @@ fn a_whole_and_a_streamed_chat_are_traced_and_measured() {
         ("http.response.status_code", "200"),
         ("ai_gateway.route", "route"),
         ("ai_gateway.service", "svc"),
-        ("ai_gateway.retries", "0"),
-        ("ai_gateway.usage.estimated", "false"),
     ] {
         assert_eq!(whole.get(key), value, "{key} of {whole:#?}");
+    }
+    // No retry and nothing estimated: attributes that would say so are left out.
+    for key in ["ai_gateway.retries", "ai_gateway.usage.estimated"] {
+        assert!(whole.attr(key).is_none(), "{key} of {whole:#?}");
     }
     assert!(
         whole.get("gen_ai.response.finish_reasons").contains("stop"),
@@ -192,7 +223,6 @@ fn a_whole_and_a_streamed_chat_are_traced_and_measured() {
         ("gen_ai.usage.input_tokens", "25"),
         ("gen_ai.usage.output_tokens", "12"),
         ("gen_ai.usage.cache_read.input_tokens", "5"),
-        ("ai_gateway.usage.estimated", "false"),
     ] {
         assert_eq!(stream_span.get(key), value, "{key} of {stream_span:#?}");
     }
