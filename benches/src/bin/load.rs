@@ -34,7 +34,7 @@ fn check_stop() -> Res<()> {
 
 const USAGE: &str =
     "load [--duration SECS (10)] [--rounds 2] [--connections 1,16,64] [--chunks 20] \
-[--delay-ms 0] [--probes 2000] [--streams 1000] [--otlp] [--mock-workers 1] [--out FILE] \
+[--delay-ms 0] [--probes 2000] [--streams 1000] [--otlp [--sink]] [--mock-workers 1] [--out FILE] \
 [--only json|stream|anthropic (any other value skips wrk)]";
 
 struct Options {
@@ -48,6 +48,8 @@ struct Options {
     probes: usize,
     streams: usize,
     otlp: bool,
+    /// With `otlp`, a third gateway exporting to a sink that keeps nothing.
+    sink: bool,
     mock_workers: u32,
     out: PathBuf,
     only: Option<String>,
@@ -64,6 +66,7 @@ impl Options {
             probes: 2000,
             streams: TARGET_STREAMS,
             otlp: false,
+            sink: false,
             mock_workers: 1,
             out: root.join("benches/results/latest.md"),
             only: None,
@@ -88,12 +91,16 @@ impl Options {
                 "--out" => o.out = PathBuf::from(value()?),
                 "--only" => o.only = Some(value()?),
                 "--otlp" => o.otlp = true,
+                "--sink" => o.sink = true,
                 "-h" | "--help" => {
                     println!("{USAGE}");
                     std::process::exit(0);
                 }
                 other => return Err(format!("unknown option {other}\n{USAGE}").into()),
             }
+        }
+        if o.sink && !o.otlp {
+            return Err("--sink compares with --otlp's exporting gateway: give both".into());
         }
         Ok(o)
     }
@@ -267,8 +274,24 @@ fn wrk_script(body: &str) -> String {
     )
 }
 
-fn nginx_conf(dir: &Path, listen: u16, mock: u16) -> String {
+/// nginx as the plain proxy on `listen`, and with `sink` a server there that answers 200 to every
+/// OTLP export and keeps nothing (nginx reads and discards the body).
+fn nginx_conf(dir: &Path, listen: u16, mock: u16, sink: Option<u16>) -> String {
     let d = dir.display();
+    let sink = sink.map_or(String::new(), |port| {
+        format!(
+            r#"    server {{
+        listen 127.0.0.1:{port};
+        access_log off;
+        client_max_body_size 64m;
+        location / {{
+            default_type application/x-protobuf;
+            return 200 "";
+        }}
+    }}
+"#
+        )
+    });
     format!(
         r#"worker_processes 2;
 daemon off;
@@ -297,7 +320,7 @@ http {{
             proxy_buffering off;
         }}
     }}
-}}
+{sink}}}
 "#
     )
 }
@@ -382,7 +405,8 @@ fn median(mut values: Vec<f64>) -> f64 {
 }
 
 /// One cell measured in `rounds` rounds: the direct upstream (when there is one), then each of
-/// `proxies` (nginx, the gateway, and the gateway without span export when there is one), the
+/// `proxies` (nginx, the gateway, and when there are they the gateway without span export and the
+/// one exporting to a sink), the
 /// first of them moving to the back each round: with two, nginx goes first in even rounds and the
 /// gateway in odd ones. The machine's speed drifts by a third within minutes here; alternating
 /// short runs lets a drift weigh on every proxy alike instead of on whichever ran in the slow
@@ -417,9 +441,13 @@ fn alternate(
         nginx: Load::combine(&runs[0]),
         gateway: Load::combine(&runs[1]),
         round_ratios: ratios(1),
-        unexported: runs.get(2).map(|u| Unexported {
+        unexported: runs.get(2).map(|u| Companion {
             load: Load::combine(u),
             round_ratios: ratios(2),
+        }),
+        to_sink: runs.get(3).map(|u| Companion {
+            load: Load::combine(u),
+            round_ratios: ratios(3),
         }),
     })
 }
@@ -431,12 +459,16 @@ struct Cell {
     gateway: Load,
     /// gateway/nginx of each round.
     round_ratios: Vec<f64>,
-    unexported: Option<Unexported>,
+    /// The gateway without span export.
+    unexported: Option<Companion>,
+    /// The gateway exporting to a sink that keeps nothing.
+    to_sink: Option<Companion>,
 }
 
-/// The gateway without span export, beside the one that exports: how much of the gap to nginx is
-/// the collector's, measured in the same rounds.
-struct Unexported {
+/// Another gateway measured in the same rounds as the one that exports to the collector: without
+/// export, it shows how much of the gap to nginx is span export's and the collector's; exporting
+/// to a sink, how much of that is the gateway's own span path.
+struct Companion {
     load: Load,
     /// its RPS over nginx's, each round.
     round_ratios: Vec<f64>,
@@ -760,6 +792,24 @@ fn main() -> Res<()> {
             "log_statistics on, analytics log to a file, traces and metrics exported over OTLP to rotel"
                 .to_string();
     }
+    // nginx first, so that it stops after the gateways (the last started stops first) and the
+    // sink is there for the gateway that exports to it from its start to its last flush.
+    let sink = opts.sink.then(free_port).transpose()?;
+    let nginx = free_port()?;
+    std::fs::write(
+        dir.0.join("nginx.conf"),
+        nginx_conf(&dir.0, nginx, mock, sink),
+    )?;
+    let nginx_pid = children.spawn(
+        "nginx",
+        Command::new("nginx")
+            .arg("-p")
+            .arg(&dir.0)
+            .arg("-c")
+            .arg(dir.0.join("nginx.conf"))
+            .stderr(Stdio::null()),
+    )?;
+    wait_for_port(nginx, "nginx")?;
     let (gateway_pid, gateway, admin) = start_gateway(
         &mut children,
         &release,
@@ -780,19 +830,19 @@ fn main() -> Res<()> {
     } else {
         None
     };
+    // With --sink, a third exporting to nginx answering 200 and keeping nothing: what is left
+    // between it and the gateway without export is the gateway's own span path.
+    let to_sink = match sink {
+        Some(port) => Some(start_gateway(
+            &mut children,
+            &release,
+            &config,
+            &dir.0.join("analytics-sink.jsonl"),
+            Some(&format!("http://127.0.0.1:{port}")),
+        )?),
+        None => None,
+    };
 
-    let nginx = free_port()?;
-    std::fs::write(dir.0.join("nginx.conf"), nginx_conf(&dir.0, nginx, mock))?;
-    let nginx_pid = children.spawn(
-        "nginx",
-        Command::new("nginx")
-            .arg("-p")
-            .arg(&dir.0)
-            .arg("-c")
-            .arg(dir.0.join("nginx.conf"))
-            .stderr(Stdio::null()),
-    )?;
-    wait_for_port(nginx, "nginx")?;
     std::thread::sleep(Duration::from_millis(300));
 
     let idle_rss = rss_kib(gateway_pid)?;
@@ -801,11 +851,13 @@ fn main() -> Res<()> {
     } else {
         None
     };
-    // The gateway without export holds the same streams, unmeasured, so that both gateways are
-    // loaded after the same history: a burst leaves the allocator's heap in another state, which
-    // moved the CPU per request by a fifth with mimalloc.
-    if let Some((pid, port, _)) = unexported.filter(|_| opts.streams > 0) {
-        rss_with_open_streams(port, pid, opts.streams)?;
+    // The other gateways hold the same streams, unmeasured, so that all are loaded after the same
+    // history: a burst leaves the allocator's heap in another state, which moved the CPU per
+    // request by a fifth with mimalloc.
+    for (pid, port, _) in unexported.into_iter().chain(to_sink) {
+        if opts.streams > 0 {
+            rss_with_open_streams(port, pid, opts.streams)?;
+        }
     }
     // Let the gateways notice the closed streams before loading them.
     std::thread::sleep(Duration::from_millis(500));
@@ -824,15 +876,22 @@ fn main() -> Res<()> {
             (nginx_pid, nginx_url.clone()),
             (gateway_pid, gateway_url(gateway, path)),
         ];
-        targets.extend(unexported.map(|(pid, port, _)| (pid, gateway_url(port, path))));
+        targets.extend(
+            unexported
+                .into_iter()
+                .chain(to_sink)
+                .map(|(pid, port, _)| (pid, gateway_url(port, path))),
+        );
         targets
     };
     let openai_targets = targets("/openai/v1/chat/completions");
     let anthropic_targets = targets("/anthropic/v1/chat/completions");
-    let names = if unexported.is_some() {
-        "nginx, gateway, gateway without span export"
-    } else {
-        "nginx, gateway"
+    let names = match (unexported, to_sink) {
+        (Some(_), Some(_)) => {
+            "nginx, gateway, gateway without span export, gateway exporting to a sink"
+        }
+        (Some(_), None) => "nginx, gateway, gateway without span export",
+        _ => "nginx, gateway",
     };
 
     let mut rows = Vec::new();
@@ -948,7 +1007,9 @@ fn report(
          each going first in turn (figures over all rounds; p50 and p99 the median of the \
          rounds'); {chunks} chunks per stream, {delay} ms apart; gateway: {telemetry}.\n",
         std::thread::available_parallelism().map_or(0, |n| n.get()),
-        proxies = if rows.iter().any(|r| r.cell.unexported.is_some()) {
+        proxies = if rows.iter().any(|r| r.cell.to_sink.is_some()) {
+            "three gateways (the second without span export, the third exporting to a sink)"
+        } else if rows.iter().any(|r| r.cell.unexported.is_some()) {
             "both gateways (the second without span export)"
         } else {
             "the gateway"
@@ -999,7 +1060,8 @@ fn report(
             r.cell.direct.map_or(0, |d| d.errors)
                 + r.cell.nginx.errors
                 + r.cell.gateway.errors
-                + r.cell.unexported.as_ref().map_or(0, |u| u.load.errors),
+                + r.cell.unexported.as_ref().map_or(0, |u| u.load.errors)
+                + r.cell.to_sink.as_ref().map_or(0, |u| u.load.errors),
         );
     }
     let _ = writeln!(
@@ -1056,6 +1118,38 @@ fn report(
                 r.cell.gateway.proxy_cpu_us,
                 u.load.proxy_cpu_us,
                 r.cell.gateway.collector_cpu_us,
+            );
+        }
+    }
+    if rows.iter().any(|r| r.cell.to_sink.is_some()) {
+        let _ = writeln!(
+            s,
+            "\nThe gateway's own span path: a third gateway, same configuration, exporting to nginx \
+             answering 200 to every batch and keeping nothing, measured in the same rounds:\n"
+        );
+        let _ = writeln!(s, "| scenario | conns | **exporting to the sink/nginx** | per round | without export/nginx | exporting to rotel/nginx | p99 ms exporting to the sink | CPU µs per request: to the sink / without export / to rotel |");
+        let _ = writeln!(s, "|---|---:|---:|---|---:|---:|---|---|");
+        for r in rows {
+            let (Some(k), Some(u)) = (&r.cell.to_sink, &r.cell.unexported) else {
+                continue;
+            };
+            let _ = writeln!(
+                s,
+                "| {} | {} | **{:.2}×** | {} | {:.2}× | {:.2}× | {} | {:.1} / {:.1} / {:.1} |",
+                r.scenario,
+                r.connections,
+                k.load.rps / r.cell.nginx.rps,
+                k.round_ratios
+                    .iter()
+                    .map(|q| format!("{q:.2}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                u.load.rps / r.cell.nginx.rps,
+                r.cell.gateway.rps / r.cell.nginx.rps,
+                ms(k.load.p99_us),
+                k.load.proxy_cpu_us,
+                u.load.proxy_cpu_us,
+                r.cell.gateway.proxy_cpu_us,
             );
         }
     }
@@ -1249,6 +1343,28 @@ mod tests {
         let unexported = cell.unexported.unwrap();
         assert_eq!(unexported.load.requests, 285);
         assert_eq!(unexported.round_ratios, [0.95, 0.95, 0.95]);
+    }
+
+    #[test]
+    fn a_fourth_proxy_is_the_gateway_exporting_to_a_sink() {
+        let cell = alternate(
+            2,
+            || Ok(None),
+            4,
+            |p| {
+                Ok([
+                    run(100.0, 100, 1.0, 20.0),
+                    run(70.0, 70, 1.0, 30.0),
+                    run(95.0, 95, 1.0, 25.0),
+                    run(90.0, 90, 1.0, 26.0),
+                ][p])
+            },
+        )
+        .unwrap();
+        assert_eq!(cell.unexported.unwrap().load.requests, 190);
+        let to_sink = cell.to_sink.unwrap();
+        assert_eq!(to_sink.load.requests, 180);
+        assert_eq!(to_sink.round_ratios, [0.9, 0.9]);
     }
 
     #[test]
