@@ -4,14 +4,13 @@
 
 use ai_gateway_tests::{
     collector::free_port,
-    config::single_route,
     eventually,
-    gateway::{Gateway, Serve},
+    gateway::Gateway,
     http,
     mock::{MockUpstream, Reply},
 };
 
-use super::{exporting_to, logged_chat, prometheus};
+use super::{logged_chat_gateway, prometheus};
 use crate::{chat_request, chat_response};
 
 /// Requests sent: enough to overflow the span queue many times over.
@@ -44,15 +43,9 @@ fn requests_succeed_and_memory_stays_bounded_while_the_collector_is_down() {
     upstream.always(Reply::json(200, chat_response()));
     // Nothing listens there.
     let endpoint = format!("http://127.0.0.1:{}", free_port());
-    let gateway = exporting_to(
-        Serve::new(single_route(
-            "/chat",
-            logged_chat(&upstream, "gpt-3.5-turbo"),
-        ))
-        .env("OTEL_BSP_MAX_QUEUE_SIZE", "64"),
-        Some(&endpoint),
-    )
-    .start();
+    let gateway = logged_chat_gateway(&upstream, Some(&endpoint))
+        .env("OTEL_BSP_MAX_QUEUE_SIZE", "64")
+        .start();
 
     let mut peak = 0;
     for i in 0..REQUESTS {

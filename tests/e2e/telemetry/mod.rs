@@ -11,7 +11,7 @@ mod traces;
 
 use ai_gateway_tests::{
     collector::{Collector, DataPoint, Span},
-    config::merged,
+    config::{merged, single_route},
     eventually,
     gateway::{Gateway, Serve},
     http,
@@ -60,6 +60,18 @@ fn logged_chat(upstream: &MockUpstream, model: &str) -> Value {
             "logging": { "log_statistics": true, "log_payloads": true },
             "model": { "options": { "input_cost": 10.0, "output_cost": 20.0 } },
         }),
+    )
+}
+
+/// A gateway whose one route, `/chat`, is [`logged_chat`] to `upstream` for `gpt-3.5-turbo`,
+/// exporting to `endpoint`.
+fn logged_chat_gateway(upstream: &MockUpstream, endpoint: Option<&str>) -> Serve {
+    exporting_to(
+        Serve::new(single_route(
+            "/chat",
+            logged_chat(upstream, "gpt-3.5-turbo"),
+        )),
+        endpoint,
     )
 }
 

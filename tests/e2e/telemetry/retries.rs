@@ -11,7 +11,7 @@ use ai_gateway_tests::{
 };
 use serde_json::json;
 
-use super::{exporting_to, logged_chat, prometheus, wait_for_spans};
+use super::{exporting_to, logged_chat_gateway, prometheus, wait_for_spans};
 use crate::{assert_error, chat_request, chat_response, openai, wait_for_stats};
 
 #[test]
@@ -20,14 +20,7 @@ fn a_connection_closed_before_an_answer_is_retried_in_a_child_span_of_its_own() 
     let upstream = MockUpstream::start();
     upstream.reply(Reply::Close);
     upstream.reply(Reply::json(200, chat_response()));
-    let gateway = exporting_to(
-        Serve::new(single_route(
-            "/chat",
-            logged_chat(&upstream, "gpt-3.5-turbo"),
-        )),
-        Some(&collector.endpoint()),
-    )
-    .start();
+    let gateway = logged_chat_gateway(&upstream, Some(&collector.endpoint())).start();
 
     let response = http::post(&gateway.url("/chat"))
         .json(&chat_request())

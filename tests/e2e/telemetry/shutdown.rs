@@ -6,13 +6,11 @@ use std::time::{Duration, Instant};
 
 use ai_gateway_tests::{
     collector::Collector,
-    config::single_route,
-    gateway::Serve,
     http,
     mock::{MockUpstream, Reply},
 };
 
-use super::{exporting_to, logged_chat, wait_for_point};
+use super::{logged_chat_gateway, wait_for_point};
 use crate::{chat_request, chat_response};
 
 #[test]
@@ -20,15 +18,9 @@ fn the_last_metrics_are_exported_when_the_gateway_stops() {
     let collector = Collector::start();
     let upstream = MockUpstream::start();
     upstream.always(Reply::json(200, chat_response()));
-    let mut gateway = exporting_to(
-        Serve::new(single_route(
-            "/chat",
-            logged_chat(&upstream, "gpt-3.5-turbo"),
-        )),
-        Some(&collector.endpoint()),
-    )
-    .env("OTEL_METRIC_EXPORT_INTERVAL", "3600000")
-    .start();
+    let mut gateway = logged_chat_gateway(&upstream, Some(&collector.endpoint()))
+        .env("OTEL_METRIC_EXPORT_INTERVAL", "3600000")
+        .start();
     for _ in 0..3 {
         let response = http::post(&gateway.url("/chat"))
             .json(&chat_request())

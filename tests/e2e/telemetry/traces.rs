@@ -14,8 +14,8 @@ use ai_gateway_tests::{
 use serde_json::{json, Value};
 
 use super::{
-    exporting_to, logged_chat, openai_stream, prometheus, wait_for_analytics, wait_for_point,
-    wait_for_spans,
+    exporting_to, logged_chat_gateway, openai_stream, prometheus, wait_for_analytics,
+    wait_for_point, wait_for_spans,
 };
 use crate::{chat_request, chat_response, openai};
 
@@ -36,15 +36,9 @@ fn with_an_analytics_log_the_record_goes_there_and_not_into_the_span() {
     upstream.reply(Reply::json(200, chat_response()));
     let dir = TempDir::new("analytics-and-spans");
     let log = dir.path().join("analytics.jsonl");
-    let gateway = exporting_to(
-        Serve::new(single_route(
-            "/chat",
-            logged_chat(&upstream, "gpt-3.5-turbo"),
-        ))
-        .env("AI_GATEWAY_ANALYTICS_LOG", log.to_str().unwrap()),
-        Some(&collector.endpoint()),
-    )
-    .start();
+    let gateway = logged_chat_gateway(&upstream, Some(&collector.endpoint()))
+        .env("AI_GATEWAY_ANALYTICS_LOG", log.to_str().unwrap())
+        .start();
 
     let response = http::post(&gateway.url("/chat"))
         .json(&chat_request())
@@ -100,14 +94,7 @@ fn a_whole_and_a_streamed_chat_are_traced_and_measured() {
     let mut steps = openai_stream(true);
     steps.insert(2, Step::Wait(hold.clone()));
     upstream.reply(Reply::sse(steps));
-    let gateway = exporting_to(
-        Serve::new(single_route(
-            "/chat",
-            logged_chat(&upstream, "gpt-3.5-turbo"),
-        )),
-        Some(&collector.endpoint()),
-    )
-    .start();
+    let gateway = logged_chat_gateway(&upstream, Some(&collector.endpoint())).start();
 
     // A whole response, in the client's trace.
     let asked = merged(
