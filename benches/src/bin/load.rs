@@ -716,6 +716,15 @@ struct Row {
     cell: Cell,
 }
 
+/// A cell's ratio in each round, as the tables show them.
+fn per_round(ratios: &[f64]) -> String {
+    ratios
+        .iter()
+        .map(|q| format!("{q:.2}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn ms(us: f64) -> String {
     format!("{:.2}", us / 1000.0)
 }
@@ -1044,12 +1053,7 @@ fn report(
             r.cell.nginx.rps,
             r.cell.gateway.rps,
             r.cell.gateway.rps / r.cell.nginx.rps,
-            r.cell
-                .round_ratios
-                .iter()
-                .map(|q| format!("{q:.2}"))
-                .collect::<Vec<_>>()
-                .join(", "),
+            per_round(&r.cell.round_ratios),
             d50,
             ms(r.cell.nginx.p50_us),
             ms(r.cell.gateway.p50_us),
@@ -1107,11 +1111,7 @@ fn report(
                 r.connections,
                 r.cell.gateway.rps / r.cell.nginx.rps,
                 u.load.rps / r.cell.nginx.rps,
-                u.round_ratios
-                    .iter()
-                    .map(|q| format!("{q:.2}"))
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                per_round(&u.round_ratios),
                 ms(r.cell.nginx.p99_us),
                 ms(r.cell.gateway.p99_us),
                 ms(u.load.p99_us),
@@ -1139,11 +1139,7 @@ fn report(
                 r.scenario,
                 r.connections,
                 k.load.rps / r.cell.nginx.rps,
-                k.round_ratios
-                    .iter()
-                    .map(|q| format!("{q:.2}"))
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                per_round(&k.round_ratios),
                 u.load.rps / r.cell.nginx.rps,
                 r.cell.gateway.rps / r.cell.nginx.rps,
                 ms(k.load.p99_us),
