@@ -381,7 +381,12 @@ impl State {
         let tpot = success
             .then(|| accounting::time_per_output_token(duration, ttft, tokens.completion))
             .flatten();
-        let mut record = self.analytics_record(&e, &tokens, cost, duration);
+        // Written only when something takes it: the log, or else a span that records.
+        let taken = self.telemetry.analytics.is_some()
+            || self.span.as_ref().is_some_and(ServerSpan::is_recording);
+        let mut record = taken
+            .then(|| self.analytics_record(&e, &tokens, cost, duration))
+            .flatten();
         if let Some(sink) = &self.telemetry.analytics {
             if let Some(line) = record.take() {
                 sink.send(line);
