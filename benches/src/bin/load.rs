@@ -274,8 +274,8 @@ fn wrk_script(body: &str) -> String {
     )
 }
 
-/// nginx as the plain proxy on `listen`, and with `sink` a server there that answers 200 to every
-/// OTLP export and keeps nothing (nginx reads and discards the body).
+/// nginx as the plain proxy on `listen`, and with `sink`, a server on that port that answers 200 to
+/// every OTLP export and keeps nothing (nginx reads and discards the body).
 fn nginx_conf(dir: &Path, listen: u16, mock: u16, sink: Option<u16>) -> String {
     let d = dir.display();
     let sink = sink.map_or(String::new(), |port| {
@@ -405,9 +405,8 @@ fn median(mut values: Vec<f64>) -> f64 {
 }
 
 /// One cell measured in `rounds` rounds: the direct upstream (when there is one), then each of
-/// `proxies` (nginx, the gateway, and when there are they the gateway without span export and the
-/// one exporting to a sink), the
-/// first of them moving to the back each round: with two, nginx goes first in even rounds and the
+/// `proxies` (nginx, the gateway, then the gateway without span export and the one exporting to a
+/// sink when they run), the first of them moving to the back each round: with two, nginx goes first in even rounds and the
 /// gateway in odd ones. The machine's speed drifts by a third within minutes here; alternating
 /// short runs lets a drift weigh on every proxy alike instead of on whichever ran in the slow
 /// minute.
