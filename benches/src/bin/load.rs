@@ -406,10 +406,10 @@ fn median(mut values: Vec<f64>) -> f64 {
 
 /// One cell measured in `rounds` rounds: the direct upstream (when there is one), then each of
 /// `proxies` (nginx, the gateway, then the gateway without span export and the one exporting to a
-/// sink when they run), the first of them moving to the back each round: with two, nginx goes first in even rounds and the
-/// gateway in odd ones. The machine's speed drifts by a third within minutes here; alternating
-/// short runs lets a drift weigh on every proxy alike instead of on whichever ran in the slow
-/// minute.
+/// sink when they run), the first of them moving to the back each round: with two, nginx goes
+/// first in even rounds and the gateway in odd ones. The machine's speed drifts by a third within
+/// minutes here; alternating short runs lets a drift weigh on every proxy alike instead of on
+/// whichever ran in the slow minute.
 fn alternate(
     rounds: u64,
     mut direct: impl FnMut() -> Res<Option<Load>>,
