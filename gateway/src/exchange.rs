@@ -171,10 +171,7 @@ impl Exchange {
 
     /// Whether the request's span records, so that its request parameters are worth reading.
     pub fn wants_request_params(&self) -> bool {
-        self.state
-            .as_ref()
-            .and_then(|s| s.span.as_ref())
-            .is_some_and(ServerSpan::is_recording)
+        self.state.as_ref().is_some_and(|s| s.span_records())
     }
 
     /// Whether the route logs request and response bodies.
@@ -339,6 +336,11 @@ impl Drop for Exchange {
 }
 
 impl State {
+    /// Whether the request has a SERVER span that records.
+    fn span_records(&self) -> bool {
+        self.span.as_ref().is_some_and(ServerSpan::is_recording)
+    }
+
     /// The attributes of the CLIENT span of attempt `n`.
     fn attempt_attributes(&self, n: u32, method: &str) -> Vec<KeyValue> {
         let (address, port) = split_authority(&self.host);
@@ -382,8 +384,7 @@ impl State {
             .then(|| accounting::time_per_output_token(duration, ttft, tokens.completion))
             .flatten();
         // Written only when something takes it: the log, or else a span that records.
-        let taken = self.telemetry.analytics.is_some()
-            || self.span.as_ref().is_some_and(ServerSpan::is_recording);
+        let taken = self.telemetry.analytics.is_some() || self.span_records();
         let mut record = taken
             .then(|| self.analytics_record(&e, &tokens, cost, duration))
             .flatten();

@@ -862,8 +862,8 @@ fn main() -> Res<()> {
     // The other gateways hold the same streams, unmeasured, so that all are loaded after the same
     // history: a burst leaves the allocator's heap in another state, which moved the CPU per
     // request by a fifth with mimalloc.
-    for (pid, port, _) in unexported.into_iter().chain(to_sink) {
-        if opts.streams > 0 {
+    if opts.streams > 0 {
+        for (pid, port, _) in unexported.into_iter().chain(to_sink) {
             rss_with_open_streams(port, pid, opts.streams)?;
         }
     }
