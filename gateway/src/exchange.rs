@@ -390,7 +390,7 @@ impl State {
             .flatten();
         if let Some(sink) = &self.telemetry.analytics {
             if let Some(line) = record.take() {
-                sink.send(line);
+                sink.send(&line);
             }
         }
         if let Some(span) = self.span.take() {

@@ -3,8 +3,7 @@ use clap::Parser;
 use ai_gateway::cli::{Cli, Command};
 
 // jemalloc as the global allocator. Against glibc's malloc it frees across threads without arena
-// locks (spans and analytics records are built on the workers and freed on the export threads).
-// It replaced mimalloc, which was as fast on a fresh process but lost ground for good after a
+// locks. It replaced mimalloc, which was as fast on a fresh process but lost ground for good after a
 // burst of traffic: 1,000 concurrent streams left its pages with long, cold free lists, and the
 // gateway's CPU per chat request rose by about a fifth from then on (README, "Performance",
 // seventh round); with jemalloc it rose by a few percent at most.

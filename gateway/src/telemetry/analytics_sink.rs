@@ -1,20 +1,55 @@
 //! Writes analytics records, one JSON line each, to stdout or a file from a thread of its own:
-//! a request only hands its line to a bounded queue, so a slow disk or a blocked stdout never
-//! holds a response up. A line that finds the queue full is dropped and counted.
+//! a request only appends its line to its thread's buffer ([`Handover`]), so a slow disk or a
+//! blocked stdout never holds a response up. A line that finds the buffers full is dropped and
+//! counted.
+//!
+//! Lines are written in the order they were queued: the record carries no time of its own, so
+//! its place in the file is what says when a request finished. Each line is numbered as it is
+//! queued, and the writer merges the workers' buffers by number. (A line numbered just before
+//! the writer takes the buffers, and appended just after, goes out with the next tick's lines.)
 
 use std::fs::OpenOptions;
 use std::io::{BufWriter, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::config::AnalyticsTarget;
+use super::handover::{Buffer, Handover};
 
 /// Lines that may wait for the writer.
 const QUEUE_LINES: usize = 4096;
 
+/// How long the writer lets lines gather once woken: under load the requests then find it asleep
+/// and their lines wait in the buffers, taken a tick's worth at a time.
+const WRITE_TICK: Duration = Duration::from_millis(10);
+
+enum Signal {
+    /// The buffers were empty and a line came.
+    Lines,
+    /// Write what waits, then answer.
+    Flush(SyncSender<()>),
+}
+
+/// One thread's queued lines: their text, one after another, and each line's number and end.
+#[derive(Debug, Default)]
+struct Lines {
+    text: Vec<u8>,
+    ends: Vec<(u64, usize)>,
+}
+
+impl Buffer for Lines {
+    fn clear(&mut self) {
+        self.text.clear();
+        self.ends.clear();
+    }
+}
+
 pub struct AnalyticsSink {
-    queue: SyncSender<String>,
+    lines: Arc<Handover<Lines>>,
+    numbers: AtomicU64,
+    signals: SyncSender<Signal>,
     dropped: Arc<AtomicU64>,
 }
 
@@ -40,45 +75,139 @@ impl AnalyticsSink {
                     })?,
             ),
         };
-        let (queue, lines) = sync_channel(QUEUE_LINES);
-        let counted = dropped.clone();
+        let lines = Arc::new(Handover::new(QUEUE_LINES));
+        let (signals, received) = sync_channel(1);
+        let (taken, counted) = (lines.clone(), dropped.clone());
         std::thread::Builder::new()
             .name("analytics-log".to_string())
-            .spawn(move || write_lines(writer, lines, &counted))
+            .spawn(move || write_lines(writer, &taken, received, &counted))
             .map_err(|e| format!("cannot start the analytics writer: {e}"))?;
-        Ok(AnalyticsSink { queue, dropped })
+        Ok(AnalyticsSink {
+            lines,
+            numbers: AtomicU64::new(0),
+            signals,
+            dropped,
+        })
     }
 
     /// Queues one record; never waits.
-    pub fn send(&self, line: String) {
-        if self.queue.try_send(line).is_err() {
-            self.dropped.fetch_add(1, Ordering::Relaxed);
+    pub fn send(&self, line: &str) {
+        let appended = self.lines.append(|buffer| {
+            // Numbered inside the buffer's lock, so that a line is numbered after every line
+            // the writer has already taken from this buffer.
+            let number = self.numbers.fetch_add(1, Ordering::Relaxed);
+            buffer.text.extend_from_slice(line.as_bytes());
+            buffer.text.push(b'\n');
+            buffer.ends.push((number, buffer.text.len()));
+        });
+        match appended {
+            None => {
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+            // The writer may be waiting for lines; when it is awake already, the signal finds
+            // the channel full or is taken as a spare wake-up.
+            Some(1) => {
+                let _ = self.signals.try_send(Signal::Lines);
+            }
+            Some(_) => {}
+        }
+    }
+
+    /// Writes every line queued so far and flushes the target; at shutdown.
+    pub fn flush(&self) {
+        let (done, answered) = sync_channel(1);
+        if self.signals.send(Signal::Flush(done)).is_ok() {
+            let _ = answered.recv_timeout(Duration::from_secs(5));
         }
     }
 }
 
-/// Writes each line as it comes, and flushes whenever the queue is empty, so that a line is
-/// visible at once without a write per line when they come fast. After a flush it sleeps a tick
-/// before waiting on the queue again, so that under load the requests find it asleep and do not
-/// wake it (a futex wake and two context switches) for every line.
-fn write_lines(writer: Box<dyn Write + Send>, lines: Receiver<String>, dropped: &AtomicU64) {
+/// Waits for lines, lets them gather for a tick, writes what the buffers hold and flushes, so
+/// that a line is visible within a tick without a write per line; then waits again once the
+/// buffers are empty.
+fn write_lines(
+    writer: Box<dyn Write + Send>,
+    lines: &Handover<Lines>,
+    signals: Receiver<Signal>,
+    dropped: &AtomicU64,
+) {
     let mut out = BufWriter::new(writer);
-    while let Ok(first) = lines.recv() {
-        let mut next = Some(first);
-        while let Some(line) = next {
-            if out
-                .write_all(line.as_bytes())
-                .and_then(|()| out.write_all(b"\n"))
-                .is_err()
-            {
-                dropped.fetch_add(1, Ordering::Relaxed);
-            }
-            next = lines.try_recv().ok();
+    let (mut taken, mut spares) = (Vec::new(), Vec::new());
+    let mut write_taken = |out: &mut BufWriter<Box<dyn Write + Send>>| {
+        lines.take(&mut taken, &mut spares);
+        write_in_order(out, &taken, dropped);
+        for (mut buffer, _) in taken.drain(..) {
+            buffer.clear();
+            spares.push(buffer);
         }
         if out.flush().is_err() {
             tracing::warn!("cannot flush the analytics log");
         }
-        std::thread::sleep(super::span_queue::DRAIN_TICK);
+    };
+    loop {
+        let flushed = match signals.recv() {
+            Ok(Signal::Lines) => None,
+            Ok(Signal::Flush(done)) => Some(done),
+            Err(_) => {
+                write_taken(&mut out);
+                return;
+            }
+        };
+        if let Some(done) = flushed {
+            write_taken(&mut out);
+            let _ = done.send(());
+            continue;
+        }
+        loop {
+            std::thread::sleep(WRITE_TICK);
+            write_taken(&mut out);
+            if lines.pending() == 0 {
+                break;
+            }
+        }
+    }
+}
+
+/// Writes the lines of `buffers` merged by number; the lines of one buffer that come next in
+/// that order go in one write.
+fn write_in_order(out: &mut impl Write, buffers: &[(Lines, usize)], dropped: &AtomicU64) {
+    // For each buffer, the index of its next line.
+    let mut next = vec![0usize; buffers.len()];
+    loop {
+        let mut first: Option<(usize, u64)> = None;
+        let mut second = u64::MAX;
+        for (index, (buffer, _)) in buffers.iter().enumerate() {
+            let Some(&(number, _)) = next.get(index).and_then(|&at| buffer.ends.get(at)) else {
+                continue;
+            };
+            match first {
+                Some((_, lowest)) if number > lowest => second = second.min(number),
+                Some((_, lowest)) => {
+                    second = second.min(lowest);
+                    first = Some((index, number));
+                }
+                None => first = Some((index, number)),
+            }
+        }
+        let Some((index, _)) = first else {
+            return;
+        };
+        let (Some((buffer, _)), Some(at)) = (buffers.get(index), next.get_mut(index)) else {
+            return;
+        };
+        let start = match at.checked_sub(1) {
+            Some(previous) => buffer.ends.get(previous).map_or(0, |&(_, end)| end),
+            None => 0,
+        };
+        let run = buffer.ends[*at..]
+            .iter()
+            .take_while(|&&(number, _)| number < second)
+            .count();
+        *at += run;
+        let end = buffer.ends.get(*at - 1).map_or(start, |&(_, end)| end);
+        if out.write_all(&buffer.text[start..end]).is_err() {
+            dropped.fetch_add(run as u64, Ordering::Relaxed);
+        }
     }
 }
 
@@ -98,8 +227,8 @@ mod tests {
         let dropped = Arc::new(AtomicU64::new(0));
         let sink =
             AnalyticsSink::open(&AnalyticsTarget::File(path.clone()), dropped.clone()).unwrap();
-        sink.send("{\"n\":1}".to_string());
-        sink.send("{\"n\":2}".to_string());
+        sink.send("{\"n\":1}");
+        sink.send("{\"n\":2}");
         let expected = "{\"earlier\":true}\n{\"n\":1}\n{\"n\":2}\n";
         let deadline = Instant::now() + Duration::from_secs(10);
         let mut text = String::new();
@@ -113,6 +242,34 @@ mod tests {
         assert_eq!(text, expected);
         assert_eq!(dropped.load(Ordering::Relaxed), 0);
         std::fs::remove_file(&path).ok();
+    }
+
+    fn lines(numbered: &[(u64, &str)]) -> (Lines, usize) {
+        let mut buffer = Lines::default();
+        for (number, line) in numbered {
+            buffer.text.extend_from_slice(line.as_bytes());
+            buffer.text.push(b'\n');
+            buffer.ends.push((*number, buffer.text.len()));
+        }
+        (buffer, numbered.len())
+    }
+
+    #[test]
+    fn the_lines_of_several_buffers_are_written_in_the_order_they_were_numbered() {
+        let buffers = [
+            lines(&[(0, "a"), (1, "b"), (4, "e"), (7, "h")]),
+            lines(&[]),
+            lines(&[(2, "c"), (3, "d"), (5, "f")]),
+            lines(&[(6, "g"), (8, "i")]),
+        ];
+        let mut out = Vec::new();
+        let dropped = AtomicU64::new(0);
+        write_in_order(&mut out, &buffers, &dropped);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "a\nb\nc\nd\ne\nf\ng\nh\ni\n"
+        );
+        assert_eq!(dropped.load(Ordering::Relaxed), 0);
     }
 
     #[test]

@@ -9,6 +9,7 @@
 pub mod analytics;
 mod analytics_sink;
 pub mod config;
+mod handover;
 pub mod metrics;
 mod otlp_encode;
 mod otlp_http;
@@ -139,8 +140,12 @@ impl Telemetry {
         Ok(())
     }
 
-    /// Exports what is still queued and the last metrics; called once the server has stopped.
+    /// Exports what is still queued and the last metrics, and writes the analytics records still
+    /// waiting; called once the server has stopped.
     pub fn shutdown(&self) {
+        if let Some(analytics) = &self.analytics {
+            analytics.flush();
+        }
         if let Some(export) = self.metric_export.lock().ok().and_then(|mut e| e.take()) {
             export.shutdown();
         }

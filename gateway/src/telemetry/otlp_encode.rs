@@ -1,5 +1,5 @@
-//! Spans to OTLP protobuf bytes: each span written straight from the SDK's `SpanData` when it
-//! ends ([`EncodedSpan`]), a batch of them wrapped into one `ExportTraceServiceRequest`; and the
+//! Spans to OTLP protobuf bytes: each span written as a `ScopeSpans.spans` entry when it ends
+//! ([`span_entry`]), runs of entries wrapped into one `ExportTraceServiceRequest`; and the
 //! protobuf writing the metric export shares.
 //!
 //! Why not `opentelemetry-proto`'s conversion and prost: it first builds the whole request as
@@ -62,18 +62,39 @@ fn fixed32_field(out: &mut Vec<u8>, field: u32, value: u32) {
 /// is kept for it, enough for most messages here (an attribute, a value); a longer one moves its
 /// body to make room.
 pub(super) fn message(out: &mut Vec<u8>, field: u32, body: impl FnOnce(&mut Vec<u8>)) {
+    message_with_room(out, field, 1, body);
+}
+
+/// A length-delimited message with `room` bytes kept for its length, for a message whose usual
+/// size needs that many (a span: two); the body moves only when its length needs another number.
+fn message_with_room(out: &mut Vec<u8>, field: u32, room: usize, body: impl FnOnce(&mut Vec<u8>)) {
     tag(out, field, LEN);
     let at = out.len();
-    out.push(0);
+    out.resize(at + room, 0);
     body(out);
-    let length = out.len() - at - 1;
-    if let (Ok(short @ 0..=0x7f), Some(slot)) = (u8::try_from(length), out.get_mut(at)) {
-        *slot = short;
-        return;
+    let length = out.len() - at - room;
+    let mut prefix = [0u8; 10];
+    let mut used = 0;
+    let mut rest = length as u64;
+    for slot in prefix.iter_mut() {
+        used += 1;
+        if rest < 0x80 {
+            *slot = rest as u8;
+            break;
+        }
+        *slot = (rest as u8) | 0x80;
+        rest >>= 7;
     }
-    let mut prefix = Vec::with_capacity(5);
-    varint(&mut prefix, length as u64);
-    out.splice(at..at + 1, prefix);
+    let body_start = at + room;
+    if used < room {
+        out.copy_within(body_start.., at + used);
+        out.truncate(out.len() - (room - used));
+    } else if used > room {
+        let end = out.len();
+        out.resize(end + (used - room), 0);
+        out.copy_within(body_start..end, at + used);
+    }
+    out[at..at + used].copy_from_slice(&prefix[..used]);
 }
 
 pub(super) fn unix_nanos(time: std::time::SystemTime) -> u64 {
@@ -266,7 +287,8 @@ pub(super) fn span_fields(
     fixed32_field(out, 16, flags(head.parent_is_remote, context.trace_flags()));
 }
 
-fn span(out: &mut Vec<u8>, span: &SpanData) {
+/// The `Span` message's fields of an SDK span.
+pub(super) fn sdk_span(out: &mut Vec<u8>, span: &SpanData) {
     let head = SpanHead {
         context: &span.span_context,
         parent_span_id: span.parent_span_id,
@@ -325,32 +347,39 @@ fn flags(remote: bool, trace_flags: opentelemetry::trace::TraceFlags) -> u32 {
     flags
 }
 
-/// Room for a server span with the gateway's attributes, so that writing one rarely grows it.
-const SPAN_CAPACITY: usize = 1024;
+/// Room kept for the length of a span's entry: spans with the gateway's attributes are 128 bytes
+/// to 16 KiB long, whose lengths take two bytes.
+const SPAN_LENGTH_ROOM: usize = 2;
 
-/// One span as the body of its OTLP `Span` message, and its instrumentation scope.
-///
-/// Why spans are written on the thread that ends them rather than by the export thread: a span
-/// holds some twenty allocations (attribute keys and values, the name, lists), and every one the
-/// export thread frees goes back to the worker's allocator pages from another core. Measured
-/// under load, that cost the worker about 5 µs per request (the allocator's remote-free
-/// collection and the cache misses of reusing those blocks) against about 1.5 µs to write the
-/// span where it was made and hand over one buffer.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EncodedSpan {
-    pub scope: InstrumentationScope,
-    pub body: Vec<u8>,
+/// One span as a `ScopeSpans.spans` entry (the field's tag, the span's length, then the `Span`
+/// message whose fields `body` writes), appended to `out`.
+pub(super) fn span_entry(out: &mut Vec<u8>, body: impl FnOnce(&mut Vec<u8>)) {
+    message_with_room(out, 2, SPAN_LENGTH_ROOM, body);
 }
 
-impl EncodedSpan {
-    pub fn new(data: SpanData) -> EncodedSpan {
-        let mut body = Vec::with_capacity(SPAN_CAPACITY);
-        span(&mut body, &data);
-        EncodedSpan {
-            scope: data.instrumentation_scope,
-            body,
+/// The entries of `entries` (as [`span_entry`] writes them) one at a time, each as its span's
+/// bytes and the entry's whole length; stops at the first that is not one.
+pub(super) fn entries(entries: &[u8]) -> impl Iterator<Item = (&[u8], usize)> {
+    let mut rest = entries;
+    std::iter::from_fn(move || {
+        let (&first, after_tag) = rest.split_first()?;
+        if u32::from(first) != (2 << 3 | LEN) {
+            return None;
         }
-    }
+        let mut length = 0usize;
+        let mut read = 0;
+        for (i, byte) in after_tag.iter().take(10).enumerate() {
+            length |= usize::from(byte & 0x7f) << (7 * i);
+            read = i + 1;
+            if byte & 0x80 == 0 {
+                break;
+            }
+        }
+        let body = after_tag.get(read..read + length)?;
+        let whole = 1 + read + length;
+        rest = rest.get(whole..)?;
+        Some((body, whole))
+    })
 }
 
 fn varint_len(value: usize) -> usize {
@@ -368,7 +397,8 @@ struct ScopeGroup<'a> {
     scope: &'a InstrumentationScope,
     /// The `scope` field, written.
     head: Vec<u8>,
-    bodies: Vec<&'a [u8]>,
+    /// Runs of span entries, as [`span_entry`] writes them.
+    runs: Vec<&'a [u8]>,
 }
 
 impl<'a> ScopeGroup<'a> {
@@ -388,17 +418,13 @@ impl<'a> ScopeGroup<'a> {
         ScopeGroup {
             scope,
             head,
-            bodies: Vec::new(),
+            runs: Vec::new(),
         }
     }
 
     fn len(&self) -> usize {
         self.head.len()
-            + self
-                .bodies
-                .iter()
-                .map(|b| field_len(b.len()))
-                .sum::<usize>()
+            + self.runs.iter().map(|run| run.len()).sum::<usize>()
             + self.scope.schema_url().map_or(0, |s| field_len(s.len()))
     }
 
@@ -406,8 +432,8 @@ impl<'a> ScopeGroup<'a> {
         tag(out, 2, LEN);
         varint(out, self.len() as u64);
         out.extend_from_slice(&self.head);
-        for body in &self.bodies {
-            bytes_field(out, 2, body);
+        for run in &self.runs {
+            out.extend_from_slice(run);
         }
         if let Some(schema) = self.scope.schema_url() {
             bytes_field(out, 3, schema.as_bytes());
@@ -415,21 +441,22 @@ impl<'a> ScopeGroup<'a> {
     }
 }
 
-/// The `ExportTraceServiceRequest` of `spans`, with `resource` (from [`resource`]), into `out`.
-/// Spans are grouped by instrumentation scope, in the order each scope first appears. The
-/// lengths of the outer messages are worked out first, so the spans are copied once.
-pub fn export_request(out: &mut Vec<u8>, resource: &[u8], spans: &[EncodedSpan]) {
+/// The `ExportTraceServiceRequest` of `runs` (each a scope and span entries of it, as
+/// [`span_entry`] writes them), with `resource` (from [`resource`]), into `out`. The runs of a
+/// scope are gathered into one `ScopeSpans`, scopes in the order each first appears. The lengths
+/// of the outer messages are worked out first, so the spans are copied once.
+pub fn export_request(out: &mut Vec<u8>, resource: &[u8], runs: &[(&InstrumentationScope, &[u8])]) {
     let mut groups: Vec<ScopeGroup> = Vec::new();
-    for encoded in spans {
-        let index = match groups.iter().position(|g| *g.scope == encoded.scope) {
+    for &(scope, run) in runs {
+        let index = match groups.iter().position(|g| g.scope == scope) {
             Some(index) => index,
             None => {
-                groups.push(ScopeGroup::new(&encoded.scope));
+                groups.push(ScopeGroup::new(scope));
                 groups.len() - 1
             }
         };
         if let Some(group) = groups.get_mut(index) {
-            group.bodies.push(&encoded.body);
+            group.runs.push(run);
         }
     }
     let resource_spans_len =
@@ -568,6 +595,19 @@ mod tests {
         vec![server, client, internal, producer, consumer]
     }
 
+    fn entry(span: &SpanData) -> Vec<u8> {
+        let mut out = Vec::new();
+        span_entry(&mut out, |out| sdk_span(out, span));
+        out
+    }
+
+    fn runs(entries: &[(InstrumentationScope, Vec<u8>)]) -> Vec<(&InstrumentationScope, &[u8])> {
+        entries
+            .iter()
+            .map(|(scope, run)| (scope, run.as_slice()))
+            .collect()
+    }
+
     #[test]
     fn the_request_decodes_to_what_the_reference_conversion_builds() {
         let resource = Resource::builder_empty()
@@ -578,8 +618,11 @@ mod tests {
             ])
             .build();
         let mut ours = Vec::new();
-        let encoded: Vec<EncodedSpan> = spans().into_iter().map(EncodedSpan::new).collect();
-        export_request(&mut ours, &super::resource(&resource), &encoded);
+        let entries: Vec<(InstrumentationScope, Vec<u8>)> = spans()
+            .iter()
+            .map(|span| (span.instrumentation_scope.clone(), entry(span)))
+            .collect();
+        export_request(&mut ours, &super::resource(&resource), &runs(&entries));
         let decoded = ExportTraceServiceRequest::decode(ours.as_slice()).unwrap();
 
         let reference = ExportTraceServiceRequest {
@@ -608,9 +651,13 @@ mod tests {
         for size in (100..160).chain(16_300..16_400) {
             let mut span = spans().remove(2);
             span.attributes = vec![KeyValue::new("pad", "p".repeat(size))];
-            let encoded = EncodedSpan::new(span);
+            let mut two = entry(&span);
+            two.extend(entry(&span));
             let mut out = Vec::new();
-            export_request(&mut out, b"", &[encoded.clone(), encoded]);
+            export_request(&mut out, b"", &[(&span.instrumentation_scope, &two)]);
+            let bodies: Vec<_> = entries(&two).collect();
+            assert_eq!(bodies.len(), 2, "padding {size}");
+            assert_eq!(bodies[0].1 + bodies[1].1, two.len(), "padding {size}");
             let decoded = ExportTraceServiceRequest::decode(out.as_slice())
                 .unwrap_or_else(|e| panic!("padding {size}: {e}"));
             let spans = &decoded.resource_spans[0].scope_spans[0].spans;
@@ -625,7 +672,11 @@ mod tests {
         let mut span = spans().remove(1);
         span.attributes = vec![KeyValue::new("long", long.clone())];
         let mut out = Vec::new();
-        export_request(&mut out, &[], &[EncodedSpan::new(span)]);
+        export_request(
+            &mut out,
+            &[],
+            &[(&span.instrumentation_scope, &entry(&span))],
+        );
         let decoded = ExportTraceServiceRequest::decode(out.as_slice()).unwrap();
         let attribute = &decoded.resource_spans[0].scope_spans[0].spans[0].attributes[0];
         assert_eq!(

@@ -4,9 +4,9 @@
 
 use opentelemetry_sdk::Resource;
 
-use super::otlp_encode::{self, EncodedSpan};
+use super::otlp_encode;
 use super::otlp_http::OtlpHttp;
-use super::span_queue::SpanSink;
+use super::span_queue::{SpanBatch, SpanSink};
 
 #[derive(Debug)]
 pub struct OtlpTraceExporter {
@@ -31,9 +31,9 @@ impl OtlpTraceExporter {
 }
 
 impl SpanSink for OtlpTraceExporter {
-    fn export(&mut self, batch: &[EncodedSpan]) -> Result<(), String> {
+    fn export(&mut self, batch: &SpanBatch<'_>) -> Result<(), String> {
         let mut body = Vec::new();
-        otlp_encode::export_request(&mut body, &self.resource, batch);
+        otlp_encode::export_request(&mut body, &self.resource, &batch.runs);
         self.http.post(body)
     }
 }
@@ -78,8 +78,14 @@ mod tests {
             status: Status::Unset,
             instrumentation_scope: Default::default(),
         };
-        let encoded = EncodedSpan::new(span);
-        exporter.export(&[encoded.clone(), encoded]).unwrap();
+        let mut run = Vec::new();
+        otlp_encode::span_entry(&mut run, |out| otlp_encode::sdk_span(out, &span));
+        otlp_encode::span_entry(&mut run, |out| otlp_encode::sdk_span(out, &span));
+        let batch = SpanBatch {
+            runs: vec![(&span.instrumentation_scope, &run)],
+            spans: 2,
+        };
+        exporter.export(&batch).unwrap();
         let request = received.recv().unwrap();
         let decoded = ExportTraceServiceRequest::decode(request.body.as_slice()).unwrap();
         let resource = decoded.resource_spans[0].resource.as_ref().unwrap();

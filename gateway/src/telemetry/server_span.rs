@@ -21,8 +21,9 @@ use opentelemetry_sdk::trace::{
 pub use super::otlp_encode::Scalar;
 use super::otlp_encode::{
     attribute, attributes, bytes_field, fixed64_field, key_values, message, span_fields,
-    strings_attribute, unix_nanos, EncodedSpan, SpanHead,
+    strings_attribute, unix_nanos, SpanHead,
 };
+use super::span_queue::SpanQueue;
 
 /// The `Span.attributes` entries of `route_attributes`, written once (a route's, when the
 /// configuration loads) and copied into each of its SERVER spans.
@@ -139,11 +140,11 @@ impl ServerSpan {
         }
     }
 
-    /// Ends the span, as an error with `error` as its description when there is one: the span as
-    /// the export queue takes it, or nothing when it does not record.
-    pub fn end(self, error: Option<&str>, scope: &InstrumentationScope) -> Option<EncodedSpan> {
+    /// Ends the span, as an error with `error` as its description when there is one, and puts
+    /// it into `queue` under `scope`; a span that does not record is dropped.
+    pub fn end(self, error: Option<&str>, scope: &InstrumentationScope, queue: &SpanQueue) {
         if !self.recording {
-            return None;
+            return;
         }
         let status = match error {
             Some(description) => Status::error(description.to_string()),
@@ -159,15 +160,11 @@ impl ServerSpan {
             end: SystemTime::now(),
             status: &status,
         };
-        let mut body =
-            Vec::with_capacity(self.attributes.len() + self.events.len() + self.name.len() + 128);
-        span_fields(&mut body, &head, |out| {
-            out.extend_from_slice(&self.attributes);
-            out.extend_from_slice(&self.events);
+        queue.push(scope, |out| {
+            span_fields(out, &head, |out| {
+                out.extend_from_slice(&self.attributes);
+                out.extend_from_slice(&self.events);
+            });
         });
-        Some(EncodedSpan {
-            scope: scope.clone(),
-            body,
-        })
     }
 }

@@ -1,32 +1,33 @@
-//! The span processor: a bounded queue that a thread of its own drains in batches into the OTLP
-//! exporter. Ending a span writes it as protobuf ([`EncodedSpan`], which says why there) and
-//! only tries to put it in the queue, so the request path never waits for the collector; when
-//! the queue is full the span is dropped and counted, so a collector that is down costs neither
-//! requests nor memory. Spans of a batch whose export fails are counted as dropped too.
+//! The span processor: spans are written as protobuf on the thread that ends them, straight into
+//! that thread's buffer ([`Handover`]), and a thread of its own takes the buffers and exports
+//! them in batches, so the request path never waits for the collector. When the buffers hold
+//! the queue's size already the span is dropped and counted, so a collector that is down costs
+//! neither requests nor memory. Spans of a batch whose export fails are counted as dropped too.
+//!
+//! Why spans are written where they end rather than by the export thread: a span held some
+//! twenty allocations (attribute keys and values, the name, lists), and every one the export
+//! thread freed went back to the worker's allocator pages from another core. Measured under
+//! load, that cost the worker about 5 µs per request against about 1.5 µs to write the span
+//! where it was made.
 //!
 //! Why not the SDK's `BatchSpanProcessor`: it behaves the same but keeps its drop count private,
 //! and the gateway reports drops on `GET /metrics`. The standard `OTEL_BSP_MAX_QUEUE_SIZE`,
-//! `OTEL_BSP_SCHEDULE_DELAY` (ms) and `OTEL_BSP_MAX_EXPORT_BATCH_SIZE` are honoured.
+//! `OTEL_BSP_SCHEDULE_DELAY` (ms) and `OTEL_BSP_MAX_EXPORT_BATCH_SIZE` are honoured: a batch is
+//! exported once that many spans wait, and whatever waits once the delay has passed since the
+//! last export.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{
-    sync_channel, Receiver, RecvTimeoutError, SyncSender, TryRecvError, TrySendError,
-};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use opentelemetry::Context;
+use opentelemetry::{Context, InstrumentationScope};
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 
-use super::otlp_encode::EncodedSpan;
-
-/// How long the export thread sleeps once the queue is empty before it waits on the queue again.
-/// A thread blocked on the queue is woken by every span: a futex wake and two context switches
-/// per span, which cost about 15% of the gateway's throughput under load on two cores. Asleep, it
-/// lets spans pile up without a wake-up and takes them in one go.
-pub(crate) const DRAIN_TICK: Duration = Duration::from_millis(10);
+use super::handover::{Buffer, Handover};
+use super::otlp_encode::{entries, sdk_span, span_entry};
 
 /// The batching of spans.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,17 +54,85 @@ impl QueueConfig {
     }
 }
 
-/// Where the export thread sends each batch.
-pub trait SpanSink: Send + 'static {
-    fn export(&mut self, batch: &[EncodedSpan]) -> Result<(), String>;
+/// The spans one thread ended since the export thread last took them: for each instrumentation
+/// scope, its spans as `ScopeSpans.spans` entries and how many.
+#[derive(Debug, Default)]
+pub struct SpanEntries {
+    groups: Vec<(InstrumentationScope, Vec<u8>, usize)>,
 }
 
-enum Message {
-    Span(EncodedSpan),
-    /// Export what is queued, then answer.
+impl SpanEntries {
+    fn push(&mut self, scope: &InstrumentationScope, span: impl FnOnce(&mut Vec<u8>)) {
+        let index = match self.groups.iter().position(|(s, _, _)| s == scope) {
+            Some(index) => index,
+            None => {
+                self.groups.push((scope.clone(), Vec::new(), 0));
+                self.groups.len() - 1
+            }
+        };
+        if let Some((_, run, count)) = self.groups.get_mut(index) {
+            span_entry(run, span);
+            *count += 1;
+        }
+    }
+
+    fn append(&mut self, scope: &InstrumentationScope, run: &[u8], spans: usize) {
+        match self.groups.iter_mut().find(|(s, _, _)| s == scope) {
+            Some((_, own, count)) => {
+                own.extend_from_slice(run);
+                *count += spans;
+            }
+            None => self.groups.push((scope.clone(), run.to_vec(), spans)),
+        }
+    }
+}
+
+impl Buffer for SpanEntries {
+    fn clear(&mut self) {
+        for (_, run, count) in &mut self.groups {
+            run.clear();
+            *count = 0;
+        }
+    }
+}
+
+/// A batch for export: runs of span entries, each of one scope.
+#[derive(Debug)]
+pub struct SpanBatch<'a> {
+    pub runs: Vec<(&'a InstrumentationScope, &'a [u8])>,
+    pub spans: usize,
+}
+
+#[cfg(test)]
+impl SpanBatch<'_> {
+    /// Each span's `Span` message.
+    pub fn spans(&self) -> impl Iterator<Item = &[u8]> {
+        self.runs
+            .iter()
+            .flat_map(|(_, run)| entries(run).map(|(span, _)| span))
+    }
+}
+
+/// Where the export thread sends each batch.
+pub trait SpanSink: Send + 'static {
+    fn export(&mut self, batch: &SpanBatch<'_>) -> Result<(), String>;
+}
+
+enum Signal {
+    /// A batch's worth of spans waits.
+    BatchReady,
+    /// Export what waits, then answer.
     Flush(SyncSender<()>),
-    /// Export what is queued, answer and stop.
+    /// Export what waits, answer and stop.
     Shutdown(SyncSender<()>),
+}
+
+/// The spans ended and not yet taken, and how to tell the export thread about them.
+struct Shared {
+    spans: Handover<SpanEntries>,
+    signals: SyncSender<Signal>,
+    batch: usize,
+    dropped: Arc<AtomicU64>,
 }
 
 #[derive(Debug)]
@@ -72,34 +141,39 @@ pub struct QueuedSpanProcessor {
     worker: Mutex<Option<JoinHandle<()>>>,
 }
 
-impl std::fmt::Debug for Message {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Message::Span(_) => "Span",
-            Message::Flush(_) => "Flush",
-            Message::Shutdown(_) => "Shutdown",
-        })
-    }
+/// A sender of spans written without the SDK (the gateway's SERVER spans) into the same queue.
+#[derive(Clone)]
+pub struct SpanQueue {
+    shared: Arc<Shared>,
 }
 
-/// A sender of spans written without the SDK (the gateway's SERVER spans) into the same queue.
-#[derive(Debug, Clone)]
-pub struct SpanQueue {
-    queue: SyncSender<Message>,
-    dropped: Arc<AtomicU64>,
+impl std::fmt::Debug for SpanQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SpanQueue")
+            .field("waiting", &self.shared.spans.pending())
+            .finish_non_exhaustive()
+    }
 }
 
 impl SpanQueue {
-    /// Queues `span` for export, or counts it as dropped when the queue is full or closed.
-    pub fn push(&self, span: EncodedSpan) {
-        match self.queue.try_send(Message::Span(span)) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
-                self.dropped.fetch_add(1, Ordering::Relaxed);
+    /// Queues a span of `scope` whose `Span` message fields `write` writes, or counts it as
+    /// dropped when the queue is full.
+    pub fn push(&self, scope: &InstrumentationScope, write: impl FnOnce(&mut Vec<u8>)) {
+        let shared = &*self.shared;
+        match shared.spans.append(|entries| entries.push(scope, write)) {
+            None => {
+                shared.dropped.fetch_add(1, Ordering::Relaxed);
             }
+            Some(waiting) if waiting == shared.batch => {
+                let _ = shared.signals.try_send(Signal::BatchReady);
+            }
+            Some(_) => {}
         }
     }
 }
+
+/// Signals that may wait for the export thread: a batch-ready signal and the answers to flushes.
+const SIGNALS: usize = 8;
 
 impl QueuedSpanProcessor {
     /// A sender into this processor's queue.
@@ -113,25 +187,39 @@ impl QueuedSpanProcessor {
         config: QueueConfig,
         dropped: Arc<AtomicU64>,
     ) -> std::io::Result<QueuedSpanProcessor> {
-        let (queue, receiver) = sync_channel(config.max_queue_size);
-        let counted = dropped.clone();
+        let (signals, received) = sync_channel(SIGNALS);
+        let shared = Arc::new(Shared {
+            spans: Handover::new(config.max_queue_size),
+            signals,
+            batch: config.max_batch_size,
+            dropped,
+        });
+        let exporter = Exporter {
+            sink,
+            shared: shared.clone(),
+            carried: SpanEntries::default(),
+            taken: Vec::new(),
+            spares: Vec::new(),
+            warned: false,
+        };
         let worker = std::thread::Builder::new()
             .name("otlp-spans".to_string())
-            .spawn(move || drain(sink, receiver, config, &counted))?;
+            .spawn(move || exporter.run(received, config.schedule_delay))?;
         Ok(QueuedSpanProcessor {
-            spans: SpanQueue { queue, dropped },
+            spans: SpanQueue { shared },
             worker: Mutex::new(Some(worker)),
         })
     }
 
     fn ask(
         &self,
-        message: impl FnOnce(SyncSender<()>) -> Message,
+        message: impl FnOnce(SyncSender<()>) -> Signal,
         timeout: Duration,
     ) -> OTelSdkResult {
         let (done, answered) = sync_channel(1);
         self.spans
-            .queue
+            .shared
+            .signals
             .send(message(done))
             .map_err(|_| OTelSdkError::AlreadyShutdown)?;
         answered
@@ -140,68 +228,112 @@ impl QueuedSpanProcessor {
     }
 }
 
-fn drain<S: SpanSink>(
-    mut sink: S,
-    receiver: Receiver<Message>,
-    config: QueueConfig,
-    dropped: &AtomicU64,
-) {
-    let warned = AtomicBool::new(false);
-    let mut batch = Vec::with_capacity(config.max_batch_size);
-    let mut deadline = Instant::now() + config.schedule_delay;
-    let mut export = |batch: &mut Vec<EncodedSpan>| {
-        if batch.is_empty() {
-            return;
-        }
-        let result = sink.export(batch);
-        let count = batch.len() as u64;
-        batch.clear();
-        if let Err(e) = result {
-            dropped.fetch_add(count, Ordering::Relaxed);
-            // Once at warn, then quietly: a collector that is down would otherwise fill the log.
-            if warned.swap(true, Ordering::Relaxed) {
-                tracing::debug!("span export failed, {count} spans dropped: {e}");
-            } else {
-                tracing::warn!("span export failed, {count} spans dropped (further failures are logged at debug): {e}");
-            }
-        }
-    };
-    loop {
-        let next = match receiver.try_recv() {
-            Ok(message) => Ok(message),
-            Err(TryRecvError::Disconnected) => Err(RecvTimeoutError::Disconnected),
-            Err(TryRecvError::Empty) => {
-                let wait = deadline.saturating_duration_since(Instant::now());
-                std::thread::sleep(DRAIN_TICK.min(wait));
-                receiver.recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            }
-        };
-        match next {
-            Ok(Message::Span(span)) => {
-                batch.push(span);
-                if batch.len() >= config.max_batch_size {
-                    export(&mut batch);
-                    deadline = Instant::now() + config.schedule_delay;
+struct Exporter<S> {
+    sink: S,
+    shared: Arc<Shared>,
+    /// Spans taken but not exported: fewer than a batch, left over when full batches went.
+    carried: SpanEntries,
+    taken: Vec<(SpanEntries, usize)>,
+    spares: Vec<SpanEntries>,
+    warned: bool,
+}
+
+impl<S: SpanSink> Exporter<S> {
+    fn run(mut self, signals: Receiver<Signal>, delay: Duration) {
+        let mut deadline = Instant::now() + delay;
+        loop {
+            match signals.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                Ok(Signal::BatchReady) => {
+                    if self.export(false) {
+                        deadline = Instant::now() + delay;
+                    }
+                }
+                Ok(Signal::Flush(done)) => {
+                    self.export(true);
+                    let _ = done.send(());
+                }
+                Ok(Signal::Shutdown(done)) => {
+                    self.export(true);
+                    let _ = done.send(());
+                    return;
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    self.export(true);
+                    deadline = Instant::now() + delay;
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    self.export(true);
+                    return;
                 }
             }
-            Ok(Message::Flush(done)) => {
-                export(&mut batch);
-                let _ = done.send(());
+        }
+    }
+
+    /// Takes the waiting spans and exports them in full batches, and with `everything` the rest
+    /// too; what is left is carried to the next export. Returns whether a batch was sent.
+    fn export(&mut self, everything: bool) -> bool {
+        let shared = self.shared.clone();
+        shared.spans.take(&mut self.taken, &mut self.spares);
+        let runs: Vec<(&InstrumentationScope, &[u8], usize)> = std::iter::once(&self.carried)
+            .chain(self.taken.iter().map(|(entries, _)| entries))
+            .flat_map(|entries| entries.groups.iter())
+            .filter(|(_, _, count)| *count > 0)
+            .map(|(scope, run, count)| (scope, run.as_slice(), *count))
+            .collect();
+        let mut waiting: usize = runs.iter().map(|(_, _, count)| count).sum();
+        let mut rest = runs.into_iter();
+        let mut split: Option<(&InstrumentationScope, &[u8], usize)> = None;
+        let mut sent = false;
+        while waiting >= shared.batch || (everything && waiting > 0) {
+            let mut batch = SpanBatch {
+                runs: Vec::new(),
+                spans: 0,
+            };
+            while batch.spans < shared.batch {
+                let Some((scope, run, count)) = split.take().or_else(|| rest.next()) else {
+                    break;
+                };
+                let room = shared.batch - batch.spans;
+                if count <= room {
+                    batch.runs.push((scope, run));
+                    batch.spans += count;
+                } else {
+                    let cut: usize = entries(run).take(room).map(|(_, whole)| whole).sum();
+                    batch.runs.push((scope, &run[..cut]));
+                    batch.spans += room;
+                    split = Some((scope, &run[cut..], count - room));
+                }
             }
-            Ok(Message::Shutdown(done)) => {
-                export(&mut batch);
-                let _ = done.send(());
-                return;
-            }
-            Err(RecvTimeoutError::Timeout) => {
-                export(&mut batch);
-                deadline = Instant::now() + config.schedule_delay;
-            }
-            Err(RecvTimeoutError::Disconnected) => {
-                export(&mut batch);
-                return;
+            waiting -= batch.spans;
+            let result = self.sink.export(&batch);
+            sent = true;
+            if let Err(e) = result {
+                shared
+                    .dropped
+                    .fetch_add(batch.spans as u64, Ordering::Relaxed);
+                // Once at warn, then quietly: a collector that is down would otherwise fill the log.
+                if std::mem::replace(&mut self.warned, true) {
+                    tracing::debug!("span export failed, {} spans dropped: {e}", batch.spans);
+                } else {
+                    tracing::warn!(
+                        "span export failed, {} spans dropped (further failures are logged at debug): {e}",
+                        batch.spans
+                    );
+                }
             }
         }
+        let mut carried = self.spares.pop().unwrap_or_default();
+        for (scope, run, count) in split.into_iter().chain(rest) {
+            carried.append(scope, run, count);
+        }
+        let mut previous = std::mem::replace(&mut self.carried, carried);
+        previous.clear();
+        self.spares.push(previous);
+        for (mut entries, _) in self.taken.drain(..) {
+            entries.clear();
+            self.spares.push(entries);
+        }
+        sent
     }
 }
 
@@ -209,15 +341,16 @@ impl SpanProcessor for QueuedSpanProcessor {
     fn on_start(&self, _span: &mut Span, _cx: &Context) {}
 
     fn on_end(&self, span: SpanData) {
-        self.spans.push(EncodedSpan::new(span));
+        self.spans
+            .push(&span.instrumentation_scope, |out| sdk_span(out, &span));
     }
 
     fn force_flush(&self) -> OTelSdkResult {
-        self.ask(Message::Flush, Duration::from_secs(5))
+        self.ask(Signal::Flush, Duration::from_secs(5))
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        let result = self.ask(Message::Shutdown, timeout);
+        let result = self.ask(Signal::Shutdown, timeout);
         if let Ok(mut worker) = self.worker.lock() {
             if let Some(handle) = worker.take() {
                 if result.is_ok() {
@@ -244,25 +377,30 @@ mod tests {
         failing: bool,
         /// Held by a test to make exports wait, as against a collector that does not answer.
         hold: Arc<Mutex<()>>,
+        /// The number of spans of each export.
+        batches: Arc<Mutex<Vec<usize>>>,
     }
 
     impl KeptNames {
         fn names(&self) -> Vec<String> {
             self.names.lock().unwrap().clone()
         }
+
+        fn batches(&self) -> Vec<usize> {
+            self.batches.lock().unwrap().clone()
+        }
     }
 
     impl SpanSink for KeptNames {
-        fn export(&mut self, batch: &[EncodedSpan]) -> Result<(), String> {
+        fn export(&mut self, batch: &SpanBatch<'_>) -> Result<(), String> {
             drop(self.hold.lock().unwrap());
+            self.batches.lock().unwrap().push(batch.spans);
             if self.failing {
                 return Err("collector is down".to_string());
             }
             let mut names = self.names.lock().unwrap();
-            for span in batch {
-                let decoded =
-                    opentelemetry_proto::tonic::trace::v1::Span::decode(span.body.as_slice())
-                        .unwrap();
+            for span in batch.spans() {
+                let decoded = opentelemetry_proto::tonic::trace::v1::Span::decode(span).unwrap();
                 names.push(decoded.name);
             }
             Ok(())
@@ -277,6 +415,18 @@ mod tests {
         }
     }
 
+    /// A tracer provider whose spans go through a queue configured by `config` into `sink`.
+    fn provider(
+        sink: KeptNames,
+        config: QueueConfig,
+        dropped: &Arc<AtomicU64>,
+    ) -> SdkTracerProvider {
+        let processor = QueuedSpanProcessor::start(sink, config, dropped.clone()).unwrap();
+        SdkTracerProvider::builder()
+            .with_span_processor(processor)
+            .build()
+    }
+
     fn end_spans(provider: &SdkTracerProvider, n: usize) {
         let tracer = provider.tracer("test");
         for i in 0..n {
@@ -288,14 +438,45 @@ mod tests {
     fn spans_are_exported_in_order_on_flush() {
         let sink = KeptNames::default();
         let dropped = Arc::new(AtomicU64::new(0));
-        let processor =
-            QueuedSpanProcessor::start(sink.clone(), config(16, 60_000), dropped.clone()).unwrap();
-        let provider = SdkTracerProvider::builder()
-            .with_span_processor(processor)
-            .build();
+        let provider = provider(sink.clone(), config(16, 60_000), &dropped);
         end_spans(&provider, 3);
         provider.force_flush().unwrap();
         assert_eq!(sink.names(), ["span 0", "span 1", "span 2"]);
+        assert_eq!(dropped.load(Ordering::Relaxed), 0);
+        provider.shutdown().unwrap();
+    }
+
+    #[test]
+    fn a_full_batch_is_exported_without_waiting_for_the_delay_and_no_batch_is_larger() {
+        let sink = KeptNames::default();
+        let dropped = Arc::new(AtomicU64::new(0));
+        let batches_of_4 = QueueConfig {
+            max_queue_size: 64,
+            max_batch_size: 4,
+            schedule_delay: Duration::from_secs(600),
+        };
+        let provider = provider(sink.clone(), batches_of_4, &dropped);
+        end_spans(&provider, 4);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while sink.names().len() < 4 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(sink.names(), ["span 0", "span 1", "span 2", "span 3"]);
+        assert_eq!(sink.batches(), [4]);
+        // Ten more, taken together on flush, go as batches of at most four, in order.
+        let tracer = provider.tracer("test");
+        for i in 4..14 {
+            tracer.start(format!("span {i}")).end();
+        }
+        provider.force_flush().unwrap();
+        let in_order: Vec<String> = (0..14).map(|i| format!("span {i}")).collect();
+        assert_eq!(sink.names(), in_order);
+        assert!(
+            sink.batches().iter().all(|&spans| spans <= 4),
+            "{:?}",
+            sink.batches()
+        );
+        assert_eq!(sink.batches().iter().sum::<usize>(), 14);
         assert_eq!(dropped.load(Ordering::Relaxed), 0);
         provider.shutdown().unwrap();
     }
@@ -312,11 +493,7 @@ mod tests {
             max_batch_size: 1,
             ..config(2, 60_000)
         };
-        let processor =
-            QueuedSpanProcessor::start(sink.clone(), one_per_batch, dropped.clone()).unwrap();
-        let provider = SdkTracerProvider::builder()
-            .with_span_processor(processor)
-            .build();
+        let provider = provider(sink.clone(), one_per_batch, &dropped);
         end_spans(&provider, 10);
         // 2 in the queue, and 1 more if the thread took one into its export already.
         let dropped_while_held = dropped.load(Ordering::Relaxed);
@@ -337,11 +514,7 @@ mod tests {
             failing: true,
             ..KeptNames::default()
         };
-        let processor =
-            QueuedSpanProcessor::start(failing, config(16, 60_000), dropped.clone()).unwrap();
-        let provider = SdkTracerProvider::builder()
-            .with_span_processor(processor)
-            .build();
+        let provider = provider(failing, config(16, 60_000), &dropped);
         end_spans(&provider, 5);
         provider.force_flush().unwrap();
         assert_eq!(dropped.load(Ordering::Relaxed), 5);

@@ -66,9 +66,7 @@ impl Tracing {
 
     /// Ends `span` (see [`ServerSpan::end`]) and queues it for export.
     pub fn end_server_span(&self, span: ServerSpan, error: Option<&str>) {
-        if let Some(encoded) = span.end(error, &self.scope) {
-            self.queue.push(encoded);
-        }
+        span.end(error, &self.scope, &self.queue);
     }
 
     /// A CLIENT span for one upstream attempt that began at `started`, child of the SERVER span

@@ -37,12 +37,12 @@ impl KeptEncoded {
 }
 
 impl super::span_queue::SpanSink for KeptEncoded {
-    fn export(&mut self, batch: &[super::otlp_encode::EncodedSpan]) -> Result<(), String> {
+    fn export(&mut self, batch: &super::span_queue::SpanBatch<'_>) -> Result<(), String> {
         use prost::Message as _;
         let mut spans = self.spans.lock().unwrap();
-        for span in batch {
+        for span in batch.spans() {
             spans.push(
-                opentelemetry_proto::tonic::trace::v1::Span::decode(span.body.as_slice())
+                opentelemetry_proto::tonic::trace::v1::Span::decode(span)
                     .map_err(|e| e.to_string())?,
             );
         }
