@@ -63,6 +63,22 @@ pub struct SpanEntries {
 
 impl SpanEntries {
     fn push(&mut self, scope: &InstrumentationScope, span: impl FnOnce(&mut Vec<u8>)) {
+        let (_, run, count) = self.group(scope);
+        span_entry(run, span);
+        *count += 1;
+    }
+
+    fn append(&mut self, scope: &InstrumentationScope, run: &[u8], spans: usize) {
+        let (_, own, count) = self.group(scope);
+        own.extend_from_slice(run);
+        *count += spans;
+    }
+
+    /// The group of `scope`, added when there is none yet.
+    fn group(
+        &mut self,
+        scope: &InstrumentationScope,
+    ) -> &mut (InstrumentationScope, Vec<u8>, usize) {
         let index = match self.groups.iter().position(|(s, _, _)| s == scope) {
             Some(index) => index,
             None => {
@@ -70,20 +86,7 @@ impl SpanEntries {
                 self.groups.len() - 1
             }
         };
-        if let Some((_, run, count)) = self.groups.get_mut(index) {
-            span_entry(run, span);
-            *count += 1;
-        }
-    }
-
-    fn append(&mut self, scope: &InstrumentationScope, run: &[u8], spans: usize) {
-        match self.groups.iter_mut().find(|(s, _, _)| s == scope) {
-            Some((_, own, count)) => {
-                own.extend_from_slice(run);
-                *count += spans;
-            }
-            None => self.groups.push((scope.clone(), run.to_vec(), spans)),
-        }
+        &mut self.groups[index]
     }
 }
 
