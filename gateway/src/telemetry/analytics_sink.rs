@@ -136,7 +136,7 @@ fn write_lines(
     let mut write_taken = |out: &mut BufWriter<Box<dyn Write + Send>>| {
         lines.take(&mut taken, &mut spares);
         write_in_order(out, &taken, dropped);
-        for (mut buffer, _) in taken.drain(..) {
+        for mut buffer in taken.drain(..) {
             buffer.clear();
             spares.push(buffer);
         }
@@ -170,13 +170,13 @@ fn write_lines(
 
 /// Writes the lines of `buffers` merged by number; the lines of one buffer that come next in
 /// that order go in one write.
-fn write_in_order(out: &mut impl Write, buffers: &[(Lines, usize)], dropped: &AtomicU64) {
+fn write_in_order(out: &mut impl Write, buffers: &[Lines], dropped: &AtomicU64) {
     // For each buffer, the index of its next line.
     let mut next = vec![0usize; buffers.len()];
     loop {
         let mut first: Option<(usize, u64)> = None;
         let mut second = u64::MAX;
-        for (index, (buffer, _)) in buffers.iter().enumerate() {
+        for (index, buffer) in buffers.iter().enumerate() {
             let Some(&(number, _)) = next.get(index).and_then(|&at| buffer.ends.get(at)) else {
                 continue;
             };
@@ -192,7 +192,7 @@ fn write_in_order(out: &mut impl Write, buffers: &[(Lines, usize)], dropped: &At
         let Some((index, _)) = first else {
             return;
         };
-        let (Some((buffer, _)), Some(at)) = (buffers.get(index), next.get_mut(index)) else {
+        let (Some(buffer), Some(at)) = (buffers.get(index), next.get_mut(index)) else {
             return;
         };
         let start = match at.checked_sub(1) {
@@ -244,14 +244,14 @@ mod tests {
         std::fs::remove_file(&path).ok();
     }
 
-    fn lines(numbered: &[(u64, &str)]) -> (Lines, usize) {
+    fn lines(numbered: &[(u64, &str)]) -> Lines {
         let mut buffer = Lines::default();
         for (number, line) in numbered {
             buffer.text.extend_from_slice(line.as_bytes());
             buffer.text.push(b'\n');
             buffer.ends.push((*number, buffer.text.len()));
         }
-        (buffer, numbered.len())
+        buffer
     }
 
     #[test]

@@ -236,7 +236,7 @@ struct Exporter<S> {
     shared: Arc<Shared>,
     /// Spans taken but not exported: fewer than a batch, left over when full batches went.
     carried: SpanEntries,
-    taken: Vec<(SpanEntries, usize)>,
+    taken: Vec<SpanEntries>,
     spares: Vec<SpanEntries>,
     warned: bool,
 }
@@ -278,7 +278,7 @@ impl<S: SpanSink> Exporter<S> {
         let shared = self.shared.clone();
         shared.spans.take(&mut self.taken, &mut self.spares);
         let runs: Vec<(&InstrumentationScope, &[u8], usize)> = std::iter::once(&self.carried)
-            .chain(self.taken.iter().map(|(entries, _)| entries))
+            .chain(self.taken.iter())
             .flat_map(|entries| entries.groups.iter())
             .filter(|(_, _, count)| *count > 0)
             .map(|(scope, run, count)| (scope, run.as_slice(), *count))
@@ -332,7 +332,7 @@ impl<S: SpanSink> Exporter<S> {
         let mut previous = std::mem::replace(&mut self.carried, carried);
         previous.clear();
         self.spares.push(previous);
-        for (mut entries, _) in self.taken.drain(..) {
+        for mut entries in self.taken.drain(..) {
             entries.clear();
             self.spares.push(entries);
         }
