@@ -385,17 +385,22 @@ impl State {
             .flatten();
         // Written only when something takes it: the log, or else a span that records.
         let taken = self.telemetry.analytics.is_some() || self.span_records();
-        let mut record = taken
-            .then(|| self.analytics_record(&e, &tokens, cost, duration))
-            .flatten();
-        if let Some(sink) = &self.telemetry.analytics {
-            if let Some(line) = record.take() {
-                sink.send(&line);
-            }
-        }
+        let event = match taken
+            .then(|| self.analytics_input(&e, &tokens, cost, duration))
+            .flatten()
+        {
+            Some(input) => match &self.telemetry.analytics {
+                Some(sink) => {
+                    sink.send(|out| analytics::write_record(&input, out));
+                    None
+                }
+                None => Some(analytics::record_json(&input)),
+            },
+            None => None,
+        };
         if let Some(span) = self.span.take() {
             let timings = Timings { ttft, tpot };
-            self.end_spans(span, &e, &tokens, cost, timings, record.as_deref());
+            self.end_spans(span, &e, &tokens, cost, timings, event.as_deref());
         }
         let State {
             actor,
@@ -453,14 +458,14 @@ impl State {
         }
     }
 
-    /// The Kong-compatible record, for routes that log statistics or payloads.
-    fn analytics_record(
-        &self,
-        e: &Ending<'_>,
+    /// What the Kong-compatible record is written from, for routes that log statistics or payloads.
+    fn analytics_input<'a>(
+        &'a self,
+        e: &Ending<'a>,
         tokens: &Tokens,
         cost: f64,
         duration: Duration,
-    ) -> Option<String> {
+    ) -> Option<RecordInput<'a>> {
         let ai = self.route.ai.as_ref()?;
         let logging = &ai.config.logging;
         if !logging.log_statistics && !logging.log_payloads {
@@ -490,7 +495,7 @@ impl State {
             body_param: ai.body_param_name(),
             completions: ai.config.route_type == RouteType::COMPLETIONS,
         });
-        Some(analytics::record_json(&RecordInput {
+        Some(RecordInput {
             plugin_id: &ai.plugin_id,
             provider,
             request_model: &self.model,
@@ -501,7 +506,7 @@ impl State {
             time_per_token: accounting::time_per_token_ms(llm_latency_ms, tokens.completion),
             cost,
             payloads,
-        }))
+        })
     }
 
     fn end_spans(

@@ -422,9 +422,13 @@ pub(crate) fn copy_response_headers(from: &HeaderMap, to: &mut actix_web::HttpRe
 
 fn add_model_header(ai: &AiRoute, plan: &Plan, to: &mut actix_web::HttpResponseBuilder) {
     if ai.config.model_name_header && !plan.model.is_empty() {
-        let value = format!("{}/{}", ai.config.model.provider, plan.model);
-        if let Ok(v) = HeaderValue::try_from(value) {
-            to.insert_header(("x-kong-llm-model", v));
+        let provider = &ai.config.model.provider;
+        let mut value = BytesMut::with_capacity(provider.len() + 1 + plan.model.len());
+        value.extend_from_slice(provider.as_bytes());
+        value.extend_from_slice(b"/");
+        value.extend_from_slice(plan.model.as_bytes());
+        if let Ok(v) = HeaderValue::from_maybe_shared(value.freeze()) {
+            to.insert_header((HeaderName::from_static("x-kong-llm-model"), v));
         }
     }
 }

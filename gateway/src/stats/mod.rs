@@ -263,24 +263,32 @@ pub struct TargetStats {
     pub genai: GenAiHistograms,
 }
 
+impl TargetStats {
+    fn record(&mut self, outcome: &Outcome) {
+        self.counters.record(outcome);
+        self.genai.record(outcome);
+    }
+}
+
 #[derive(Clone, Default)]
 pub struct RouteStats {
     pub totals: Counters,
-    pub targets: HashMap<TargetKey, TargetStats>,
+    pub targets: HashMap<TargetKey, TargetStats, foldhash::fast::RandomState>,
 }
 
 impl RouteStats {
     pub fn record(&mut self, outcome: &Outcome) {
         self.totals.record(outcome);
-        let target = if self.targets.contains_key(&outcome.target)
-            || self.targets.len() < MAX_TARGETS_PER_ROUTE
-        {
-            self.targets.entry(outcome.target.clone()).or_default()
+        // A target seen before, the usual case, is found without copying its key.
+        if let Some(target) = self.targets.get_mut(&outcome.target) {
+            return target.record(outcome);
+        }
+        let key = if self.targets.len() < MAX_TARGETS_PER_ROUTE {
+            outcome.target.clone()
         } else {
-            self.targets.entry(TargetKey::overflow()).or_default()
+            TargetKey::overflow()
         };
-        target.counters.record(outcome);
-        target.genai.record(outcome);
+        self.targets.entry(key).or_default().record(outcome);
     }
 
     pub fn merge(&mut self, other: &RouteStats) {

@@ -138,6 +138,14 @@ struct PayloadRecord<'a> {
 
 /// The record as one line of JSON.
 pub fn record_json(input: &RecordInput<'_>) -> String {
+    let mut line = Vec::new();
+    write_record(input, &mut line);
+    String::from_utf8(line).unwrap_or_default()
+}
+
+/// Appends the record, as one line of JSON without its newline, to `out`: the analytics log's
+/// buffer, so that the line is written once, where it waits.
+pub fn write_record(input: &RecordInput<'_>, out: &mut Vec<u8>) {
     let request_model = if input.request_model.is_empty() {
         "UNSPECIFIED"
     } else {
@@ -177,7 +185,10 @@ pub fn record_json(input: &RecordInput<'_>) -> String {
             },
         },
     };
-    serde_json::to_string(&record).unwrap_or_default()
+    let start = out.len();
+    if serde_json::to_writer(&mut *out, &record).is_err() {
+        out.truncate(start);
+    }
 }
 
 fn payload_record<'a>(p: &Payloads<'a>, meta: &ResponseMeta, tokens: &Tokens) -> PayloadRecord<'a> {

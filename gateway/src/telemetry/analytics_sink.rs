@@ -90,13 +90,14 @@ impl AnalyticsSink {
         })
     }
 
-    /// Queues one record; never waits.
-    pub fn send(&self, line: &str) {
+    /// Queues one record, which `write` appends to the buffer it is given (without a newline);
+    /// never waits.
+    pub fn send(&self, write: impl FnOnce(&mut Vec<u8>)) {
         let appended = self.lines.append(|buffer| {
             // Numbered inside the buffer's lock, so that a line is numbered after every line
             // the writer has already taken from this buffer.
             let number = self.numbers.fetch_add(1, Ordering::Relaxed);
-            buffer.text.extend_from_slice(line.as_bytes());
+            write(&mut buffer.text);
             buffer.text.push(b'\n');
             buffer.ends.push((number, buffer.text.len()));
         });
@@ -227,8 +228,8 @@ mod tests {
         let dropped = Arc::new(AtomicU64::new(0));
         let sink =
             AnalyticsSink::open(&AnalyticsTarget::File(path.clone()), dropped.clone()).unwrap();
-        sink.send("{\"n\":1}");
-        sink.send("{\"n\":2}");
+        sink.send(|out| out.extend_from_slice(b"{\"n\":1}"));
+        sink.send(|out| out.extend_from_slice(b"{\"n\":2}"));
         let expected = "{\"earlier\":true}\n{\"n\":1}\n{\"n\":2}\n";
         let deadline = Instant::now() + Duration::from_secs(10);
         let mut text = String::new();
