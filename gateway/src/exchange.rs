@@ -98,8 +98,6 @@ struct State {
     span: Option<ServerSpan>,
     /// The attempt the upstream answered; it ends with the request.
     answered: Option<RequestSpan>,
-    /// The spans' name (empty when there are no spans).
-    span_name: String,
     model: String,
     costs: Option<(f64, f64)>,
     options_json: Option<Arc<str>>,
@@ -132,11 +130,6 @@ impl Exchange {
             span.set(semconv::URL_PATH, Scalar::Str(req.path()));
             span
         });
-        let span_name = if span.is_some() {
-            name.to_string()
-        } else {
-            String::new()
-        };
         Exchange {
             state: Some(Box::new(State {
                 actor,
@@ -145,7 +138,6 @@ impl Exchange {
                 started,
                 span,
                 answered: None,
-                span_name,
                 model: String::new(),
                 costs: None,
                 options_json: None,
@@ -200,12 +192,11 @@ impl Exchange {
             return;
         };
         if !plan.model.is_empty() {
-            state.span_name = format!("{} {}", state.span_name, plan.model);
+            span.name_model(&plan.model);
         }
         if !span.is_recording() {
             return;
         }
-        span.rename(state.span_name.clone());
         span.set(semconv::REQUEST_MODEL, Scalar::Str(&plan.model));
         // Configured tuning overrides the client's (Kong's rule), so the upstream got these.
         let asked = asked.unwrap_or_default();
@@ -252,7 +243,7 @@ impl Exchange {
         }
         let (span, headers) = tracing.attempt_span(
             parent.context(),
-            state.span_name.clone(),
+            parent.name().to_string(),
             attempt.started,
             state.attempt_attributes(n, method),
         );
@@ -276,7 +267,7 @@ impl Exchange {
                 let tracing = state.telemetry.tracing.as_ref()?;
                 let parent = state.span.as_ref()?;
                 let attributes = state.attempt_attributes(n, method);
-                let name = state.span_name.clone();
+                let name = parent.name().to_string();
                 Some(
                     tracing
                         .attempt_span(parent.context(), name, attempt.started, attributes)

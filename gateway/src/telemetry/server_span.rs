@@ -112,8 +112,18 @@ impl ServerSpan {
         self.recording
     }
 
-    pub fn rename(&mut self, name: String) {
+    /// `{operation} {model}`, once the model is known.
+    pub fn name_model(&mut self, model: &str) {
+        let mut name = String::with_capacity(self.name.len() + 1 + model.len());
+        name.push_str(&self.name);
+        name.push(' ');
+        name.push_str(model);
         self.name = Cow::Owned(name);
+    }
+
+    /// The span's name, which its attempt spans share.
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     pub fn set(&mut self, key: &str, value: Scalar<'_>) {

@@ -101,14 +101,11 @@ impl Tracing {
         if !context.is_valid() {
             return headers;
         }
-        let mut traceparent = Vec::with_capacity(55);
-        traceparent.extend_from_slice(b"00-");
-        hex(&mut traceparent, &context.trace_id().to_bytes());
-        traceparent.push(b'-');
-        hex(&mut traceparent, &context.span_id().to_bytes());
-        traceparent.push(b'-');
+        let mut traceparent = *b"00-00000000000000000000000000000000-0000000000000000-00";
+        hex(&mut traceparent[3..35], &context.trace_id().to_bytes());
+        hex(&mut traceparent[36..52], &context.span_id().to_bytes());
         hex(
-            &mut traceparent,
+            &mut traceparent[53..],
             &[(context.trace_flags() & TraceFlags::SAMPLED).to_u8()],
         );
         if let Ok(value) = HeaderValue::from_bytes(&traceparent) {
@@ -124,11 +121,12 @@ impl Tracing {
     }
 }
 
-fn hex(out: &mut Vec<u8>, bytes: &[u8]) {
+/// Writes `bytes` in lower-case hex over `out`, which holds two places for each.
+fn hex(out: &mut [u8], bytes: &[u8]) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    for b in bytes {
-        out.push(DIGITS[usize::from(b >> 4)]);
-        out.push(DIGITS[usize::from(b & 0xf)]);
+    for (pair, b) in out.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = DIGITS[usize::from(b >> 4)];
+        pair[1] = DIGITS[usize::from(b & 0xf)];
     }
 }
 
@@ -279,7 +277,7 @@ mod tests {
             &format!("00-4bf92f3577b34da6a3ce929d0e0e4736-{server_id}-01")
         );
         attempt.end(Some("refused".into()));
-        server.rename("chat gpt-4o".into());
+        server.name_model("gpt-4o");
         tracing.end_server_span(server, None);
 
         let clients = setup.clients.spans();
