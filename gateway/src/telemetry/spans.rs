@@ -109,12 +109,12 @@ impl Tracing {
             &[(context.trace_flags() & TraceFlags::SAMPLED).to_u8()],
         );
         if let Ok(value) = HeaderValue::from_bytes(&traceparent) {
-            headers.insert(HeaderName::from_static("traceparent"), value);
+            headers.insert(TRACEPARENT, value);
         }
         let state = context.trace_state().header();
         if !state.is_empty() {
             if let Ok(value) = HeaderValue::try_from(state) {
-                headers.insert(HeaderName::from_static("tracestate"), value);
+                headers.insert(TRACESTATE, value);
             }
         }
         headers
@@ -150,11 +150,21 @@ impl RequestSpan {
     }
 }
 
+const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+const TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
+
 struct HeaderExtractor<'a>(&'a HeaderMap);
 
 impl Extractor for HeaderExtractor<'_> {
     fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).and_then(|v| v.to_str().ok())
+        // The two names the propagator asks for on every request, looked up without parsing
+        // the name again.
+        let value = match key {
+            "traceparent" => self.0.get(&TRACEPARENT),
+            "tracestate" => self.0.get(&TRACESTATE),
+            other => self.0.get(other),
+        };
+        value.and_then(|v| v.to_str().ok())
     }
 
     fn keys(&self) -> Vec<&str> {
