@@ -82,51 +82,6 @@ pub struct RecordInput<'a> {
 }
 
 #[derive(Serialize)]
-struct Record<'a> {
-    ai: Ai<'a>,
-}
-
-#[derive(Serialize)]
-struct Ai<'a> {
-    proxy: Proxy<'a>,
-}
-
-#[derive(Serialize)]
-struct Proxy<'a> {
-    meta: Meta<'a>,
-    usage: UsageRecord,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    payload: Option<PayloadRecord<'a>>,
-}
-
-#[derive(Serialize)]
-struct Meta<'a> {
-    plugin_id: &'a str,
-    provider_name: &'a str,
-    request_model: &'a str,
-    response_model: &'a str,
-    llm_latency: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    azure_instance_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    azure_deployment_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    azure_api_version: Option<String>,
-}
-
-#[derive(Serialize)]
-struct UsageRecord {
-    prompt_tokens: u64,
-    completion_tokens: u64,
-    total_tokens: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    cached_tokens: Option<u64>,
-    time_per_token: f64,
-    cost: f64,
-    estimated: bool,
-}
-
-#[derive(Serialize)]
 struct PayloadRecord<'a> {
     request: Cow<'a, str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -144,7 +99,9 @@ pub fn record_json(input: &RecordInput<'_>) -> String {
 }
 
 /// Appends the record, as one line of JSON without its newline, to `out`: the analytics log's
-/// buffer, so that the line is written once, where it waits.
+/// buffer, so that the line is written once, where it waits. Its keys are constants, written as
+/// they are: through a derived `Serialize`, escaping each of them on every request was half of
+/// the record's cost. The values go through serde_json.
 pub fn write_record(input: &RecordInput<'_>, out: &mut Vec<u8>) {
     let request_model = if input.request_model.is_empty() {
         "UNSPECIFIED"
@@ -155,40 +112,58 @@ pub fn write_record(input: &RecordInput<'_>, out: &mut Vec<u8>) {
         "" => request_model,
         model => model,
     };
-    let azure = input.azure.clone().unwrap_or_default();
-    let record = Record {
-        ai: Ai {
-            proxy: Proxy {
-                meta: Meta {
-                    plugin_id: input.plugin_id,
-                    provider_name: input.provider,
-                    request_model,
-                    response_model,
-                    llm_latency: input.llm_latency_ms,
-                    azure_instance_id: azure.instance,
-                    azure_deployment_id: azure.deployment,
-                    azure_api_version: azure.api_version,
-                },
-                usage: UsageRecord {
-                    prompt_tokens: input.tokens.prompt,
-                    completion_tokens: input.tokens.completion,
-                    total_tokens: input.tokens.total,
-                    cached_tokens: input.tokens.cached,
-                    time_per_token: input.time_per_token,
-                    cost: input.cost,
-                    estimated: input.tokens.estimated,
-                },
-                payload: input
-                    .payloads
-                    .as_ref()
-                    .map(|p| payload_record(p, input.meta, &input.tokens)),
-            },
-        },
-    };
-    let start = out.len();
-    if serde_json::to_writer(&mut *out, &record).is_err() {
-        out.truncate(start);
+    out.extend_from_slice(br#"{"ai":{"proxy":{"meta":{"plugin_id":"#);
+    json_value(out, input.plugin_id);
+    out.extend_from_slice(br#","provider_name":"#);
+    json_value(out, input.provider);
+    out.extend_from_slice(br#","request_model":"#);
+    json_value(out, request_model);
+    out.extend_from_slice(br#","response_model":"#);
+    json_value(out, response_model);
+    out.extend_from_slice(br#","llm_latency":"#);
+    json_value(out, &input.llm_latency_ms);
+    if let Some(azure) = &input.azure {
+        let members = [
+            (&br#","azure_instance_id":"#[..], &azure.instance),
+            (br#","azure_deployment_id":"#, &azure.deployment),
+            (br#","azure_api_version":"#, &azure.api_version),
+        ];
+        for (key, value) in members {
+            if let Some(value) = value {
+                out.extend_from_slice(key);
+                json_value(out, value.as_str());
+            }
+        }
     }
+    let tokens = &input.tokens;
+    out.extend_from_slice(br#"},"usage":{"prompt_tokens":"#);
+    json_value(out, &tokens.prompt);
+    out.extend_from_slice(br#","completion_tokens":"#);
+    json_value(out, &tokens.completion);
+    out.extend_from_slice(br#","total_tokens":"#);
+    json_value(out, &tokens.total);
+    if let Some(cached) = tokens.cached {
+        out.extend_from_slice(br#","cached_tokens":"#);
+        json_value(out, &cached);
+    }
+    out.extend_from_slice(br#","time_per_token":"#);
+    json_value(out, &input.time_per_token);
+    out.extend_from_slice(br#","cost":"#);
+    json_value(out, &input.cost);
+    out.extend_from_slice(br#","estimated":"#);
+    json_value(out, &tokens.estimated);
+    out.push(b'}');
+    if let Some(payloads) = &input.payloads {
+        out.extend_from_slice(br#","payload":"#);
+        json_value(out, &payload_record(payloads, input.meta, tokens));
+    }
+    out.extend_from_slice(b"}}}");
+}
+
+/// One value as JSON. Written into a `Vec`, a string, number, bool or the payload's strings
+/// cannot fail to serialize (a non-finite float is written as `null`).
+fn json_value(out: &mut Vec<u8>, value: &(impl Serialize + ?Sized)) {
+    let _ = serde_json::to_writer(&mut *out, value);
 }
 
 fn payload_record<'a>(p: &Payloads<'a>, meta: &ResponseMeta, tokens: &Tokens) -> PayloadRecord<'a> {
@@ -360,6 +335,57 @@ mod tests {
                     "estimated": false,
                 },
             }}})
+        );
+    }
+
+    #[test]
+    fn a_record_with_every_member_is_written_byte_for_byte_in_kongs_order() {
+        let meta = ResponseMeta {
+            response_model: "gpt-4o-2024-08-06".into(),
+            ..ResponseMeta::default()
+        };
+        let payloads = Payloads {
+            request: br#"{"messages":[]}"#,
+            upstream_request: Some(br#"{"messages":[],"model":"gpt-4o"}"#),
+            response: LoggedResponse::Whole(br#"{"id":"chatcmpl-1"}"#),
+            body_param: None,
+            completions: false,
+        };
+        let mut i = input(&meta, Some(payloads));
+        i.plugin_id = "ai-proxy \"chat\"";
+        i.provider = "azure";
+        i.request_model = "gpt-4o";
+        i.azure = Some(AzureMeta::from_options(&json!({
+            "azure_instance": "001-kong-t",
+            "azure_deployment_id": "gpt-4o-prod",
+            "azure_api_version": "2024-10-21",
+        })));
+        i.tokens.cached = Some(5);
+        i.tokens.estimated = true;
+        assert_eq!(
+            record_json(&i),
+            concat!(
+                r#"{"ai":{"proxy":{"meta":{"plugin_id":"ai-proxy \"chat\"","provider_name":"azure","#,
+                r#""request_model":"gpt-4o","response_model":"gpt-4o-2024-08-06","llm_latency":1234,"#,
+                r#""azure_instance_id":"001-kong-t","azure_deployment_id":"gpt-4o-prod","#,
+                r#""azure_api_version":"2024-10-21"},"usage":{"prompt_tokens":25,"#,
+                r#""completion_tokens":12,"total_tokens":37,"cached_tokens":5,"time_per_token":154.25,"#,
+                r#""cost":0.00037,"estimated":true},"payload":{"request":"{\"messages\":[]}","#,
+                r#""upstream_request":"{\"messages\":[],\"model\":\"gpt-4o\"}","#,
+                r#""response":"{\"id\":\"chatcmpl-1\"}"}}}}"#
+            )
+        );
+    }
+
+    #[test]
+    fn a_figure_that_is_not_a_number_is_written_as_null() {
+        let meta = meta();
+        let mut i = input(&meta, None);
+        i.time_per_token = f64::NAN;
+        let record: Value = serde_json::from_str(&record_json(&i)).unwrap();
+        assert_eq!(
+            record["ai"]["proxy"]["usage"]["time_per_token"],
+            Value::Null
         );
     }
 
