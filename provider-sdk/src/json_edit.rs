@@ -257,10 +257,11 @@ fn located_members<'a>(bytes: &'a [u8], members: &[BodyMember]) -> Option<Vec<(&
 /// The members of the JSON object in `bytes`, in order, each value as its JSON text borrowed from
 /// `bytes`. A repeated key appears as often as it was sent.
 pub(crate) fn object_members(bytes: &[u8]) -> Result<Vec<(Cow<'_, str>, &RawValue)>, EditError> {
-    let Entries(members) = serde_json::from_slice(bytes).map_err(|e| match e.classify() {
-        serde_json::error::Category::Data => EditError::NotAnObject,
-        _ => EditError::NotJson(e.to_string()),
-    })?;
+    let Entries(members) =
+        crate::json_bytes::from_bytes(bytes).map_err(|e| match e.classify() {
+            serde_json::error::Category::Data => EditError::NotAnObject,
+            _ => EditError::NotJson(e.to_string()),
+        })?;
     Ok(members)
 }
 

@@ -18,6 +18,7 @@
 //! - [`framed_stream`]: the stream translator for providers whose events map onto OpenAI's stream
 //!   one by one, given what each event means.
 //! - [`json_edit`]: edits to the top level of a JSON object that keep every other byte as sent.
+//! - [`json_bytes`]: JSON read from bytes with one UTF-8 check of the whole text.
 //! - [`url`]: checks and query parameters for upstream URLs.
 //!
 //! `AGENTS.md` beside this crate says which helper to reach for when writing a provider module.
@@ -30,6 +31,7 @@ pub mod finish_reason;
 pub mod framed_stream;
 pub mod framing;
 pub mod images;
+pub mod json_bytes;
 pub mod json_edit;
 pub mod json_member;
 pub mod ollama;

@@ -12,6 +12,7 @@ use super::endpoint::Endpoint;
 use super::timestamp::unix_seconds;
 use crate::abi::{Header, ModuleError, RequestPlan, ResponseMeta, TranslatedResponse, Usage};
 use crate::finish_reason::FinishReason;
+use crate::json_bytes::from_bytes;
 use crate::openai::{
     new_response_id, normalize_error_body, unix_time_now, AssistantMessage, ChatChoice,
     ChatCompletion, EmbeddingList, EncodingFormat, OutputToolCall, TextChoice, TextCompletion,
@@ -92,7 +93,7 @@ pub(super) fn translate(
             .build()?
         }
         Some(Endpoint::Embed) => {
-            let reply: EmbedReply<'_> = serde_json::from_slice(body)
+            let reply: EmbedReply<'_> = from_bytes(body)
                 .map_err(|e| failed(&format!("response is not an Ollama reply: {e}")))?;
             if let Some(error) = reply.error {
                 return Err(upstream_error(provider, &error));
@@ -125,8 +126,8 @@ fn parse_reply<'b>(
     body: &'b [u8],
     failed: &impl Fn(&str) -> ModuleError,
 ) -> Result<Reply<'b>, ModuleError> {
-    let reply: Reply<'b> = serde_json::from_slice(body)
-        .map_err(|e| failed(&format!("response is not an Ollama reply: {e}")))?;
+    let reply: Reply<'b> =
+        from_bytes(body).map_err(|e| failed(&format!("response is not an Ollama reply: {e}")))?;
     match &reply.error {
         Some(error) => Err(upstream_error(provider, error)),
         None => Ok(reply),
@@ -176,8 +177,7 @@ pub(super) fn native_metadata(body: &[u8]) -> ResponseMeta {
         .rev()
         .find(|line| !line.iter().all(u8::is_ascii_whitespace))
         .unwrap_or_default();
-    let Ok(reply) = serde_json::from_slice::<Reply<'_>>(body)
-        .or_else(|_| serde_json::from_slice::<Reply<'_>>(last_line))
+    let Ok(reply) = from_bytes::<Reply<'_>>(body).or_else(|_| from_bytes::<Reply<'_>>(last_line))
     else {
         return ResponseMeta::default();
     };

@@ -10,6 +10,7 @@ use super::response::{created, finish_reason, upstream_error, Reply};
 use crate::abi::{ModuleError, RequestPlan};
 use crate::framed_stream::{FramedStream, StreamEvents};
 use crate::framing::ndjson::NdjsonDecoder;
+use crate::json_bytes::from_bytes;
 use crate::openai::{ChatStreamWriter, MAX_EVENT_BYTES};
 
 /// Translates one streamed Ollama response.
@@ -39,7 +40,7 @@ impl StreamEvents for OllamaReplies {
     type Framing = NdjsonDecoder;
 
     fn event(&mut self, line: &[u8], writer: &mut ChatStreamWriter, out: &mut Vec<u8>) {
-        let reply: Reply<'_> = match serde_json::from_slice(line) {
+        let reply: Reply<'_> = match from_bytes(line) {
             Ok(reply) => reply,
             Err(e) => {
                 let error = ModuleError::bad_upstream(format!(

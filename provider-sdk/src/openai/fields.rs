@@ -11,7 +11,7 @@ use crate::abi::ModuleError;
 /// pass; only a failing body is parsed again with path tracking, so that the 400 says which field
 /// is wrong (`messages[2].role: …`) at no cost to good requests.
 pub(crate) fn parse_body<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, ModuleError> {
-    let first = match serde_json::from_slice(body) {
+    let first = match crate::json_bytes::from_bytes(body) {
         Ok(request) => return Ok(request),
         Err(e) => e,
     };

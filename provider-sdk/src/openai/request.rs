@@ -46,7 +46,7 @@ pub struct RequestPeek<'a> {
 /// business: nothing is validated and a body that is not a JSON object peeks as empty.
 pub fn peek_request(route_type: RouteType, body: &[u8]) -> Result<RequestPeek<'_>, ModuleError> {
     if route_type == RouteType::PRESERVE {
-        return Ok(serde_json::from_slice::<Fields<'_>>(body)
+        return Ok(crate::json_bytes::from_bytes::<Fields<'_>>(body)
             .map(|fields| fields.lenient_peek())
             .unwrap_or_default());
     }
@@ -59,12 +59,13 @@ pub fn peek_request(route_type: RouteType, body: &[u8]) -> Result<RequestPeek<'_
             route_type.0
         )));
     }
-    let fields: Fields<'_> = serde_json::from_slice(body).map_err(|e| match e.classify() {
-        serde_json::error::Category::Data => {
-            ModuleError::invalid_request("request body must be a JSON object")
-        }
-        _ => ModuleError::invalid_request(format!("request body is not valid JSON: {e}")),
-    })?;
+    let fields: Fields<'_> =
+        crate::json_bytes::from_bytes(body).map_err(|e| match e.classify() {
+            serde_json::error::Category::Data => {
+                ModuleError::invalid_request("request body must be a JSON object")
+            }
+            _ => ModuleError::invalid_request(format!("request body is not valid JSON: {e}")),
+        })?;
     fields.check_types()?;
     match route_type {
         RouteType::CHAT => fields.check_chat()?,

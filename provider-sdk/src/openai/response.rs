@@ -31,7 +31,7 @@ pub struct ResponseSkim<'a> {
 impl<'a> ResponseSkim<'a> {
     /// Skims `body`; fails only when it is not JSON or not an object.
     pub fn parse(body: &'a [u8]) -> Result<ResponseSkim<'a>, serde_json::Error> {
-        serde_json::from_slice(body)
+        crate::json_bytes::from_bytes(body)
     }
 
     pub fn usage(&self) -> Usage {

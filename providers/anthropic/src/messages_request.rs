@@ -20,6 +20,7 @@ use std::borrow::Cow;
 
 use provider_sdk::abi::{ModuleError, RequestPlan};
 use provider_sdk::images::ImageSource as OpenAiImageSource;
+use provider_sdk::json_bytes::from_bytes;
 use provider_sdk::openai::{
     unsupported, ChatMessage, ChatRequest, Content, ContentPart, ImageUrl, ResponseFormat, Role,
     Tool,
@@ -96,7 +97,7 @@ impl<'a> ValuedExtras<'a> {
         {
             return Ok(ValuedExtras::default());
         }
-        let extras: ValuedExtras<'a> = serde_json::from_slice(body)
+        let extras: ValuedExtras<'a> = from_bytes(body)
             .map_err(|e| ModuleError::invalid_request(format!("request body: {e}")))?;
         if extras
             .parallel_tool_calls

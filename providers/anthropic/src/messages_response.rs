@@ -11,6 +11,7 @@ use std::borrow::Cow;
 
 use abi_stable::std_types::{ROption, RString, RVec};
 use provider_sdk::abi::{ModuleError, RequestPlan, ResponseMeta, TranslatedResponse};
+use provider_sdk::json_bytes::from_bytes;
 use provider_sdk::openai::{
     new_response_id, unix_time_now, AssistantMessage, ChatChoice, ChatCompletion, OutputToolCall,
 };
@@ -45,7 +46,7 @@ impl<'a> AnthropicResponse<'a> {
         plan: &RequestPlan<'_>,
         body: &'a [u8],
     ) -> Result<AnthropicResponse<'a>, ModuleError> {
-        serde_json::from_slice(body).map_err(|e| {
+        from_bytes(body).map_err(|e| {
             transformation_failed(plan, &format!("response is not an Anthropic one: {e}"))
         })
     }
@@ -149,7 +150,7 @@ pub fn native_metadata(status: u16, body: &[u8]) -> ResponseMeta {
     if !(200..300).contains(&status) {
         return ResponseMeta::default();
     }
-    serde_json::from_slice::<AnthropicResponse<'_>>(body)
+    from_bytes::<AnthropicResponse<'_>>(body)
         .map(|response| response.meta())
         .unwrap_or_default()
 }

@@ -20,6 +20,7 @@
 
 use provider_sdk::abi::{ModuleError, RequestPlan, ResponseMeta, RouteType};
 use provider_sdk::framing::{SseDecoder, SseEvent};
+use provider_sdk::json_bytes::from_bytes;
 use provider_sdk::openai::{ChatStreamWriter, MAX_EVENT_BYTES};
 use provider_sdk::StreamTranslate;
 
@@ -167,7 +168,7 @@ impl StreamState {
             self.writer.text(out, text);
             return Ok(());
         }
-        let event: StreamEvent<'_> = serde_json::from_slice(data).map_err(|e| {
+        let event: StreamEvent<'_> = from_bytes(data).map_err(|e| {
             ModuleError::bad_upstream(format!(
                 "anthropic sent a stream event that is not valid: {e}"
             ))
