@@ -141,9 +141,10 @@ struct PassedThrough<'a> {
 
 impl<'a> PassedThrough<'a> {
     fn parse(body: &'a [u8]) -> Result<PassedThrough<'a>, ModuleError> {
-        let fields: PassedThrough<'a> = serde_json::from_slice(body).map_err(|e| {
-            ModuleError::invalid_request(format!("request body is not valid JSON: {e}"))
-        })?;
+        let fields: PassedThrough<'a> =
+            provider_sdk::json_bytes::from_bytes(body).map_err(|e| {
+                ModuleError::invalid_request(format!("request body is not valid JSON: {e}"))
+            })?;
         match fields.guardrail_config {
             Some(config) if !config.get().starts_with('{') => Err(ModuleError::invalid_request(
                 "guardrailConfig: must be an object such as {\"guardrailIdentifier\": …, \"guardrailVersion\": …}",

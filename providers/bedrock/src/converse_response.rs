@@ -75,7 +75,7 @@ pub fn native_metadata(body: &[u8]) -> ResponseMeta {
         #[serde(default)]
         usage: Option<TokenUsage>,
     }
-    let usage = serde_json::from_slice::<UsageOnly>(body)
+    let usage = provider_sdk::json_bytes::from_bytes::<UsageOnly>(body)
         .ok()
         .and_then(|r| r.usage)
         .unwrap_or_default();
@@ -138,7 +138,7 @@ struct Reply<'a> {
 
 impl<'a> ConverseResponse<'a> {
     fn parse(plan: &RequestPlan<'_>, body: &'a [u8]) -> Result<ConverseResponse<'a>, ModuleError> {
-        serde_json::from_slice(body)
+        provider_sdk::json_bytes::from_bytes(body)
             .map_err(|e| failed(plan, &format!("not a Converse response: {e}")))
     }
 

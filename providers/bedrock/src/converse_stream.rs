@@ -164,7 +164,7 @@ fn on_message(
 }
 
 fn event<'a, T: Deserialize<'a>>(name: &str, payload: &'a [u8]) -> Result<T, ModuleError> {
-    serde_json::from_slice(payload).map_err(|e| {
+    provider_sdk::json_bytes::from_bytes(payload).map_err(|e| {
         ModuleError::bad_upstream(format!(
             "upstream {PROVIDER} stream sent a {name} event that cannot be read: {e}"
         ))

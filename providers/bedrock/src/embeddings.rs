@@ -139,7 +139,7 @@ pub fn response(
     let (embeddings, prompt_tokens) = match embedding_model {
         EmbeddingModel::Titan { .. } => {
             let titan: TitanResponse =
-                serde_json::from_slice(body).map_err(|e| failed(e.to_string()))?;
+                provider_sdk::json_bytes::from_bytes(body).map_err(|e| failed(e.to_string()))?;
             (
                 vec![titan.embedding],
                 titan.input_text_token_count.or(header_count),
@@ -147,7 +147,7 @@ pub fn response(
         }
         EmbeddingModel::Cohere { .. } => {
             let cohere: CohereResponse =
-                serde_json::from_slice(body).map_err(|e| failed(e.to_string()))?;
+                provider_sdk::json_bytes::from_bytes(body).map_err(|e| failed(e.to_string()))?;
             (cohere.embeddings.0, header_count)
         }
     };
@@ -189,7 +189,7 @@ struct CohereFields<'a> {
 
 impl<'a> CohereFields<'a> {
     fn parse(body: &'a [u8]) -> Result<CohereFields<'a>, ModuleError> {
-        serde_json::from_slice(body)
+        provider_sdk::json_bytes::from_bytes(body)
             .map_err(|e| ModuleError::invalid_request(format!("input_type: {e}")))
     }
 }

@@ -19,7 +19,7 @@ pub fn native_metadata(status: u16, body: &[u8]) -> ResponseMeta {
     if !(200..300).contains(&status) {
         return ResponseMeta::default();
     }
-    serde_json::from_slice::<NativeSkim<'_>>(body)
+    provider_sdk::json_bytes::from_bytes::<NativeSkim<'_>>(body)
         .map(|skim| skim.meta())
         .unwrap_or_default()
 }
@@ -49,7 +49,7 @@ impl MeteredStream {
         }
         let MeteredStream { decoder, meta, .. } = self;
         let mut on_event = |event: provider_sdk::framing::SseEvent<'_>| {
-            if let Ok(skim) = serde_json::from_slice::<NativeSkim<'_>>(event.data) {
+            if let Ok(skim) = provider_sdk::json_bytes::from_bytes::<NativeSkim<'_>>(event.data) {
                 skim.record(meta);
             }
             Ok::<(), ModuleError>(())

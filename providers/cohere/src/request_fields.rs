@@ -63,7 +63,7 @@ impl NamedFields {
         if !other.iter().any(|name| wanted.contains(&name.as_ref())) {
             return Ok(NamedFields::default());
         }
-        serde_json::from_slice(body).map_err(|e| {
+        provider_sdk::json_bytes::from_bytes(body).map_err(|e| {
             let text = e.to_string();
             let position = format!(" at line {} column {}", e.line(), e.column());
             let reason = text.strip_suffix(&position).unwrap_or(&text);

@@ -168,7 +168,7 @@ pub fn translate(plan: &RequestPlan<'_>, body: &[u8]) -> Result<TranslatedRespon
             plan.route_type.as_str()
         ))
     };
-    let response: EmbeddingsResponse = serde_json::from_slice(body)
+    let response: EmbeddingsResponse = provider_sdk::json_bytes::from_bytes(body)
         .map_err(|e| failed(&format!("response is not an embeddings response: {e}")))?;
     let mut prompt_tokens = response
         .usage_metadata

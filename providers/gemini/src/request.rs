@@ -58,7 +58,7 @@ impl Penalties {
         if other.is_empty() {
             return Ok(Penalties::default());
         }
-        serde_json::from_slice(body).map_err(|e| {
+        provider_sdk::json_bytes::from_bytes(body).map_err(|e| {
             ModuleError::invalid_request(format!(
                 "presence_penalty, frequency_penalty: {}",
                 error_message(&e)

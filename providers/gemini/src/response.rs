@@ -100,7 +100,7 @@ pub struct PromptFeedback<'a> {
 
 impl<'a> GenerateContentResponse<'a> {
     pub fn parse(body: &'a [u8]) -> Result<GenerateContentResponse<'a>, serde_json::Error> {
-        serde_json::from_slice(body)
+        provider_sdk::json_bytes::from_bytes(body)
     }
 
     /// Whether Google blocked the prompt before generating anything.

@@ -149,7 +149,7 @@ impl RelayState {
     /// Takes the id, model and usage of a chunk; returns whether it is the usage-only chunk.
     /// A chunk that is not JSON is forwarded unmetered, for the client to judge.
     fn record(&mut self, data: &[u8]) -> bool {
-        let Ok(chunk) = serde_json::from_slice::<ChunkSkim<'_>>(data) else {
+        let Ok(chunk) = provider_sdk::json_bytes::from_bytes::<ChunkSkim<'_>>(data) else {
             return false;
         };
         if self.id.is_empty() {

@@ -30,7 +30,7 @@ pub fn translate_response(
     plan: &RequestPlan<'_>,
     body: &[u8],
 ) -> Result<TranslatedResponse, ModuleError> {
-    let response: V1ChatResponse<'_> = serde_json::from_slice(body)
+    let response: V1ChatResponse<'_> = provider_sdk::json_bytes::from_bytes(body)
         .map_err(|e| unreadable(plan.route_type, &format!("not a v1 chat response: {e}")))?;
     let calls = response.tool_calls.unwrap_or_default();
     let Some(text) = response

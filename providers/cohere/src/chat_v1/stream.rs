@@ -79,7 +79,8 @@ impl State {
         if self.writer.is_ended() {
             return Ok(());
         }
-        let event: V1StreamEvent<'_> = serde_json::from_slice(line).map_err(|e| bad_event(&e))?;
+        let event: V1StreamEvent<'_> =
+            provider_sdk::json_bytes::from_bytes(line).map_err(|e| bad_event(&e))?;
         let writer = &mut self.writer;
         match event.event_type.as_ref() {
             "stream-start" => {

@@ -26,7 +26,7 @@ pub fn translate_response(
     plan: &RequestPlan<'_>,
     body: &[u8],
 ) -> Result<TranslatedResponse, ModuleError> {
-    let response: V2ChatResponse<'_> = serde_json::from_slice(body)
+    let response: V2ChatResponse<'_> = provider_sdk::json_bytes::from_bytes(body)
         .map_err(|e| unreadable(plan.route_type, &format!("not a v2 chat response: {e}")))?;
     let message = response.message.ok_or_else(|| {
         unreadable(

@@ -85,7 +85,8 @@ fn on_event(
     if writer.is_ended() || data.trim_ascii().is_empty() || data == b"[DONE]" {
         return Ok(());
     }
-    let parsed: V2StreamEvent<'_> = serde_json::from_slice(data).map_err(|e| bad_event(&e))?;
+    let parsed: V2StreamEvent<'_> =
+        provider_sdk::json_bytes::from_bytes(data).map_err(|e| bad_event(&e))?;
     let kind = match parsed.kind.as_deref() {
         Some(kind) => kind,
         None => std::str::from_utf8(event.event).unwrap_or_default(),

@@ -19,7 +19,7 @@ pub fn translate_response(
     plan: &RequestPlan<'_>,
     body: &[u8],
 ) -> Result<TranslatedResponse, ModuleError> {
-    let response: EmbedResponse = serde_json::from_slice(body)
+    let response: EmbedResponse = provider_sdk::json_bytes::from_bytes(body)
         .map_err(|e| unreadable(plan.route_type, &format!("not an embed response: {e}")))?;
     let embeddings = response.embeddings.ok_or_else(|| {
         unreadable(

@@ -21,7 +21,7 @@ pub fn translate_response(
     plan: &RequestPlan<'_>,
     body: &[u8],
 ) -> Result<TranslatedResponse, ModuleError> {
-    let response: GenerateResponse<'_> = serde_json::from_slice(body)
+    let response: GenerateResponse<'_> = provider_sdk::json_bytes::from_bytes(body)
         .map_err(|e| unreadable(plan.route_type, &format!("not a generate response: {e}")))?;
     let mut generations = response
         .generations

@@ -62,7 +62,8 @@ fn on_line(
     if writer.is_ended() {
         return Ok(());
     }
-    let event: GenerateStreamEvent<'_> = serde_json::from_slice(line).map_err(|e| bad_event(&e))?;
+    let event: GenerateStreamEvent<'_> =
+        provider_sdk::json_bytes::from_bytes(line).map_err(|e| bad_event(&e))?;
     match event.event_type.as_ref() {
         "text-generation" => writer.text(out, event.text.as_deref().unwrap_or_default()),
         "stream-error" => {
