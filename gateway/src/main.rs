@@ -5,7 +5,7 @@ use ai_gateway::cli::{Cli, Command};
 // jemalloc as the global allocator. Against glibc's malloc it frees across threads without arena
 // locks. It replaced mimalloc, which was as fast on a fresh process but lost ground for good after a
 // burst of traffic: 1,000 concurrent streams left its pages with long, cold free lists, and the
-// gateway's CPU per chat request rose by about a fifth from then on (README, "Performance",
+// gateway's CPU per chat request rose by about a fifth from then on (benches/ROUNDS.md,
 // seventh round); with jemalloc it rose by a few percent at most.
 //
 // The provider modules are Rust libraries with the system allocator, so they call malloc and
