@@ -9,7 +9,7 @@
 //! the writer takes the buffers, and appended just after, goes out with the next tick's lines.)
 
 use std::fs::OpenOptions;
-use std::io::{BufWriter, Write};
+use std::io::{self, BufWriter, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
@@ -134,15 +134,21 @@ fn write_lines(
 ) {
     let mut out = BufWriter::new(writer);
     let (mut taken, mut spares) = (Vec::new(), Vec::new());
+    let mut health = Health::default();
     let mut write_taken = |out: &mut BufWriter<Box<dyn Write + Send>>| {
         lines.take(&mut taken, &mut spares);
-        write_in_order(out, &taken, dropped);
+        let written = write_in_order(out, &taken, dropped).and_then(|()| out.flush());
         for mut buffer in taken.drain(..) {
             buffer.clear();
             spares.push(buffer);
         }
-        if out.flush().is_err() {
-            tracing::warn!("cannot flush the analytics log");
+        match (health.after(written.is_ok()), written) {
+            (Some(Change::Failing), Err(e)) => tracing::warn!(
+                "cannot write the analytics log ({e}); its lines are dropped and counted in \
+                 ai_gateway_analytics_dropped_records_total until it can be written again"
+            ),
+            (Some(Change::Recovered), _) => tracing::info!("the analytics log is written again"),
+            _ => {}
         }
     };
     loop {
@@ -169,9 +175,37 @@ fn write_lines(
     }
 }
 
+/// Whether the log is being written: a target that fails (a full disk, a closed stdout) is
+/// reported when writing starts to fail and when it works again, not at every tick.
+#[derive(Debug, Default)]
+struct Health {
+    failing: bool,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Change {
+    Failing,
+    Recovered,
+}
+
+impl Health {
+    /// The change, if any, that a tick whose writes succeeded or not (`written`) makes.
+    fn after(&mut self, written: bool) -> Option<Change> {
+        let change = match (self.failing, written) {
+            (false, false) => Change::Failing,
+            (true, true) => Change::Recovered,
+            _ => return None,
+        };
+        self.failing = !written;
+        Some(change)
+    }
+}
+
 /// Writes the lines of `buffers` merged by number; the lines of one buffer that come next in
-/// that order go in one write.
-fn write_in_order(out: &mut impl Write, buffers: &[Lines], dropped: &AtomicU64) {
+/// that order go in one write. A line that cannot be written is counted in `dropped`, and the
+/// first error is returned once every line has been tried.
+fn write_in_order(out: &mut impl Write, buffers: &[Lines], dropped: &AtomicU64) -> io::Result<()> {
+    let mut result = Ok(());
     // For each buffer, the index of its next line.
     let mut next = vec![0usize; buffers.len()];
     loop {
@@ -191,10 +225,10 @@ fn write_in_order(out: &mut impl Write, buffers: &[Lines], dropped: &AtomicU64) 
             }
         }
         let Some((index, _)) = first else {
-            return;
+            return result;
         };
         let (Some(buffer), Some(at)) = (buffers.get(index), next.get_mut(index)) else {
-            return;
+            return result;
         };
         let start = match at.checked_sub(1) {
             Some(previous) => buffer.ends.get(previous).map_or(0, |&(_, end)| end),
@@ -206,8 +240,11 @@ fn write_in_order(out: &mut impl Write, buffers: &[Lines], dropped: &AtomicU64) 
             .count();
         *at += run;
         let end = buffer.ends.get(*at - 1).map_or(start, |&(_, end)| end);
-        if out.write_all(&buffer.text[start..end]).is_err() {
+        if let Err(e) = out.write_all(&buffer.text[start..end]) {
             dropped.fetch_add(run as u64, Ordering::Relaxed);
+            if result.is_ok() {
+                result = Err(e);
+            }
         }
     }
 }
@@ -265,12 +302,65 @@ mod tests {
         ];
         let mut out = Vec::new();
         let dropped = AtomicU64::new(0);
-        write_in_order(&mut out, &buffers, &dropped);
+        write_in_order(&mut out, &buffers, &dropped).unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "a\nb\nc\nd\ne\nf\ng\nh\ni\n"
         );
         assert_eq!(dropped.load(Ordering::Relaxed), 0);
+    }
+
+    /// A target that takes `room` bytes and then fails as a full disk does.
+    struct FillingUp {
+        room: usize,
+        taken: Vec<u8>,
+    }
+
+    impl Write for FillingUp {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            if self.taken.len() + bytes.len() > self.room {
+                return Err(io::Error::from_raw_os_error(28));
+            }
+            self.taken.extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn lines_that_cannot_be_written_are_counted_and_the_first_error_returned() {
+        let buffers = [lines(&[(0, "a"), (2, "c")]), lines(&[(1, "b"), (3, "d")])];
+        let mut out = FillingUp {
+            room: 4,
+            taken: Vec::new(),
+        };
+        let dropped = AtomicU64::new(0);
+        let error = write_in_order(&mut out, &buffers, &dropped).unwrap_err();
+        assert_eq!(error.raw_os_error(), Some(28));
+        assert_eq!(out.taken, b"a\nb\n");
+        assert_eq!(dropped.load(Ordering::Relaxed), 2);
+    }
+
+    #[test]
+    fn a_failing_log_is_reported_when_it_starts_failing_and_when_it_recovers_not_at_every_tick() {
+        let mut health = Health::default();
+        let ticks = [true, false, false, false, true, true, false];
+        let changes: Vec<_> = ticks.iter().map(|&written| health.after(written)).collect();
+        assert_eq!(
+            changes,
+            [
+                None,
+                Some(Change::Failing),
+                None,
+                None,
+                Some(Change::Recovered),
+                None,
+                Some(Change::Failing)
+            ]
+        );
     }
 
     #[test]
