@@ -30,7 +30,7 @@ pub const MAX_LOGGED_BODY: usize = 1024 * 1024;
 pub const REDACTED: &str = "[REDACTED]";
 
 /// Azure's deployment, as Kong adds it to `meta` for the azure provider.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub struct AzureMeta {
     pub instance: Option<String>,
     pub deployment: Option<String>,
