@@ -88,8 +88,12 @@ pub struct Collector {
 
 impl Collector {
     pub fn start() -> Collector {
+        Collector::start_on(free_port())
+    }
+
+    /// A collector receiving OTLP/HTTP on `port`: for a gateway started before it.
+    pub fn start_on(port: u16) -> Collector {
         let dir = TempDir::new("rotel");
-        let port = free_port();
         let mut child = Command::new(rotel_binary())
             .arg("start")
             .args(["--otlp-http-endpoint", &format!("127.0.0.1:{port}")])

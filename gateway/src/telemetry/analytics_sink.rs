@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use super::config::AnalyticsTarget;
 use super::handover::{Buffer, Handover};
+use super::target_health::TargetHealth;
 
 /// Lines that may wait for the writer.
 const QUEUE_LINES: usize = 4096;
@@ -134,7 +135,10 @@ fn write_lines(
 ) {
     let mut out = BufWriter::new(writer);
     let (mut taken, mut spares) = (Vec::new(), Vec::new());
-    let mut health = Health::default();
+    let mut health = TargetHealth::new(
+        "writing the analytics log",
+        "its lines are dropped and counted in ai_gateway_analytics_dropped_records_total",
+    );
     let mut write_taken = |out: &mut BufWriter<Box<dyn Write + Send>>| {
         lines.take(&mut taken, &mut spares);
         let written = write_in_order(out, &taken, dropped).and_then(|()| out.flush());
@@ -142,14 +146,7 @@ fn write_lines(
             buffer.clear();
             spares.push(buffer);
         }
-        match (health.after(written.is_ok()), written) {
-            (Some(Change::Failing), Err(e)) => tracing::warn!(
-                "cannot write the analytics log ({e}); its lines are dropped and counted in \
-                 ai_gateway_analytics_dropped_records_total until it can be written again"
-            ),
-            (Some(Change::Recovered), _) => tracing::info!("the analytics log is written again"),
-            _ => {}
-        }
+        health.report(written);
     };
     loop {
         let flushed = match signals.recv() {
@@ -172,32 +169,6 @@ fn write_lines(
                 break;
             }
         }
-    }
-}
-
-/// Whether the log is being written: a target that fails (a full disk, a closed stdout) is
-/// reported when writing starts to fail and when it works again, not at every tick.
-#[derive(Debug, Default)]
-struct Health {
-    failing: bool,
-}
-
-#[derive(Debug, PartialEq, Eq)]
-enum Change {
-    Failing,
-    Recovered,
-}
-
-impl Health {
-    /// The change, if any, that a tick whose writes succeeded or not (`written`) makes.
-    fn after(&mut self, written: bool) -> Option<Change> {
-        let change = match (self.failing, written) {
-            (false, false) => Change::Failing,
-            (true, true) => Change::Recovered,
-            _ => return None,
-        };
-        self.failing = !written;
-        Some(change)
     }
 }
 
@@ -342,25 +313,6 @@ mod tests {
         assert_eq!(error.raw_os_error(), Some(28));
         assert_eq!(out.taken, b"a\nb\n");
         assert_eq!(dropped.load(Ordering::Relaxed), 2);
-    }
-
-    #[test]
-    fn a_failing_log_is_reported_when_it_starts_failing_and_when_it_recovers_not_at_every_tick() {
-        let mut health = Health::default();
-        let ticks = [true, false, false, false, true, true, false];
-        let changes: Vec<_> = ticks.iter().map(|&written| health.after(written)).collect();
-        assert_eq!(
-            changes,
-            [
-                None,
-                Some(Change::Failing),
-                None,
-                None,
-                Some(Change::Recovered),
-                None,
-                Some(Change::Failing)
-            ]
-        );
     }
 
     #[test]

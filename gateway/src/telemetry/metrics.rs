@@ -24,6 +24,7 @@ use super::otlp_encode::{
 };
 use super::otlp_http::OtlpHttp;
 use super::semconv;
+use super::target_health::TargetHealth;
 use crate::runtime::RouteRuntime;
 use crate::server::ActorDirectory;
 use crate::stats::{Buckets, ErrorClass, RouteStats, TargetKey, TargetStats};
@@ -303,24 +304,25 @@ impl MetricExport {
         let worker = std::thread::Builder::new()
             .name("otlp-metrics".to_string())
             .spawn(move || {
-                let mut warned = false;
+                let mut health = TargetHealth::new(
+                    "metric export",
+                    "failed exports are counted in \
+                     ai_gateway_telemetry_failed_metric_exports_total",
+                );
                 loop {
-                    let last = !matches!(stopped.recv_timeout(interval), Err(RecvTimeoutError::Timeout));
+                    let last = !matches!(
+                        stopped.recv_timeout(interval),
+                        Err(RecvTimeoutError::Timeout)
+                    );
                     let stats = directory.merged_stats(routes.len());
                     let mut body = Vec::new();
                     let times = (started, SystemTime::now());
                     if export_request(&mut body, &resource, &routes, &stats, times) {
-                        if let Err(e) = http.post(body) {
+                        let posted = http.post(body);
+                        if posted.is_err() {
                             failures.fetch_add(1, Ordering::Relaxed);
-                            // Once at warn, then quietly: a collector that is down would fill
-                            // the log.
-                            if warned {
-                                tracing::debug!("metric export failed: {e}");
-                            } else {
-                                warned = true;
-                                tracing::warn!("metric export failed (further failures are logged at debug): {e}");
-                            }
                         }
+                        health.report(posted);
                     }
                     if last {
                         return;

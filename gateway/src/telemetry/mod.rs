@@ -19,6 +19,7 @@ pub mod semconv;
 pub mod server_span;
 mod span_queue;
 pub mod spans;
+mod target_health;
 #[cfg(test)]
 mod test_support;
 

@@ -28,6 +28,7 @@ use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 
 use super::handover::{Buffer, Handover};
 use super::otlp_encode::{entries, sdk_span, span_entry};
+use super::target_health::TargetHealth;
 
 /// The batching of spans.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -203,7 +204,10 @@ impl QueuedSpanProcessor {
             carried: SpanEntries::default(),
             taken: Vec::new(),
             spares: Vec::new(),
-            warned: false,
+            health: TargetHealth::new(
+                "span export",
+                "spans are dropped and counted in ai_gateway_telemetry_dropped_spans_total",
+            ),
         };
         let worker = std::thread::Builder::new()
             .name("otlp-spans".to_string())
@@ -238,7 +242,7 @@ struct Exporter<S> {
     carried: SpanEntries,
     taken: Vec<SpanEntries>,
     spares: Vec<SpanEntries>,
-    warned: bool,
+    health: TargetHealth,
 }
 
 impl<S: SpanSink> Exporter<S> {
@@ -310,20 +314,14 @@ impl<S: SpanSink> Exporter<S> {
             waiting -= batch.spans;
             let result = self.sink.export(&batch);
             sent = true;
-            if let Err(e) = result {
+            if result.is_err() {
                 shared
                     .dropped
                     .fetch_add(batch.spans as u64, Ordering::Relaxed);
-                // Once at warn, then quietly: a collector that is down would otherwise fill the log.
-                if std::mem::replace(&mut self.warned, true) {
-                    tracing::debug!("span export failed, {} spans dropped: {e}", batch.spans);
-                } else {
-                    tracing::warn!(
-                        "span export failed, {} spans dropped (further failures are logged at debug): {e}",
-                        batch.spans
-                    );
-                }
             }
+            let spans = batch.spans;
+            self.health
+                .report(result.map_err(|e| format!("{e}; {spans} spans dropped")));
         }
         let mut carried = self.spares.pop().unwrap_or_default();
         for (scope, run, count) in split.into_iter().chain(rest) {

@@ -1,9 +1,9 @@
 //! A collector that is down costs no requests and no growing memory: spans that cannot be sent
 //! are dropped from a bounded queue and counted, failed metric exports are counted, and every
-//! request still succeeds.
+//! request still succeeds. The log says when export starts failing and when it works again.
 
 use ai_gateway_tests::{
-    collector::free_port,
+    collector::{free_port, Collector},
     eventually,
     gateway::Gateway,
     http,
@@ -87,5 +87,64 @@ fn requests_succeed_and_memory_stays_bounded_while_the_collector_is_down() {
         gateway.stderr().contains("span export failed"),
         "{}",
         gateway.stderr()
+    );
+}
+
+#[test]
+fn the_log_says_once_when_export_fails_and_once_when_a_collector_that_comes_back_takes_it_again() {
+    let upstream = MockUpstream::start();
+    upstream.always(Reply::json(200, chat_response()));
+    let port = free_port();
+    let gateway = logged_chat_gateway(&upstream, Some(&format!("http://127.0.0.1:{port}"))).start();
+    let chat = || {
+        let response = http::post(&gateway.url("/chat"))
+            .json(&chat_request())
+            .send();
+        assert_eq!(response.status, 200, "{}", response.text());
+    };
+
+    // Spans are exported every 50 ms and metrics every 500 ms: several exports fail.
+    eventually("both exports failing", || {
+        chat();
+        let stderr = gateway.stderr();
+        if stderr.contains("span export failed (") && stderr.contains("metric export failed (") {
+            Ok(())
+        } else {
+            Err(stderr)
+        }
+    });
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+
+    let collector = Collector::start_on(port);
+    eventually(
+        "spans in the collector and both exports working again",
+        || {
+            chat();
+            let stderr = gateway.stderr();
+            if !collector.spans().is_empty()
+                && stderr.contains("span export works again")
+                && stderr.contains("metric export works again")
+            {
+                Ok(())
+            } else {
+                Err(stderr)
+            }
+        },
+    );
+
+    let stderr = gateway.stderr();
+    for warning in ["span export failed (", "metric export failed ("] {
+        assert_eq!(
+            stderr.matches(warning).count(),
+            1,
+            "{warning} in:\n{stderr}"
+        );
+    }
+    assert!(
+        stderr.contains(
+            "spans are dropped and counted in ai_gateway_telemetry_dropped_spans_total until it \
+             works again"
+        ),
+        "{stderr}"
     );
 }
