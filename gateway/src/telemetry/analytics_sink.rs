@@ -9,7 +9,7 @@
 //! the writer takes the buffers, and appended just after, goes out with the next tick's lines.)
 
 use std::fs::OpenOptions;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
@@ -124,28 +124,30 @@ impl AnalyticsSink {
     }
 }
 
-/// Waits for lines, lets them gather for a tick, writes what the buffers hold and flushes, so
-/// that a line is visible within a tick without a write per line; then waits again once the
-/// buffers are empty.
+/// Waits for lines, lets them gather for a tick, writes what the buffers hold in one write and
+/// flushes, so that a line is visible within a tick without a write per line; then waits again
+/// once the buffers are empty.
 fn write_lines(
-    writer: Box<dyn Write + Send>,
+    mut out: Box<dyn Write + Send>,
     lines: &Handover<Lines>,
     signals: Receiver<Signal>,
     dropped: &AtomicU64,
 ) {
-    let mut out = BufWriter::new(writer);
     let (mut taken, mut spares) = (Vec::new(), Vec::new());
+    let mut merged = Lines::default();
     let mut health = TargetHealth::new(
         "writing the analytics log",
         "its lines are dropped and counted in ai_gateway_analytics_dropped_records_total",
     );
-    let mut write_taken = |out: &mut BufWriter<Box<dyn Write + Send>>| {
+    let mut write_taken = |out: &mut Box<dyn Write + Send>| {
         lines.take(&mut taken, &mut spares);
-        let written = write_in_order(out, &taken, dropped).and_then(|()| out.flush());
+        merge_in_order(&taken, &mut merged);
         for mut buffer in taken.drain(..) {
             buffer.clear();
             spares.push(buffer);
         }
+        let written = write_counted(out, &merged, dropped).and_then(|()| out.flush());
+        merged.clear();
         health.report(written);
     };
     loop {
@@ -172,11 +174,9 @@ fn write_lines(
     }
 }
 
-/// Writes the lines of `buffers` merged by number; the lines of one buffer that come next in
-/// that order go in one write. A line that cannot be written is counted in `dropped`, and the
-/// first error is returned once every line has been tried.
-fn write_in_order(out: &mut impl Write, buffers: &[Lines], dropped: &AtomicU64) -> io::Result<()> {
-    let mut result = Ok(());
+/// Appends the lines of `buffers` to `merged` in the order of their numbers; the lines of one
+/// buffer that come next in that order are copied at once.
+fn merge_in_order(buffers: &[Lines], merged: &mut Lines) {
     // For each buffer, the index of its next line.
     let mut next = vec![0usize; buffers.len()];
     loop {
@@ -196,28 +196,46 @@ fn write_in_order(out: &mut impl Write, buffers: &[Lines], dropped: &AtomicU64) 
             }
         }
         let Some((index, _)) = first else {
-            return result;
+            return;
         };
         let (Some(buffer), Some(at)) = (buffers.get(index), next.get_mut(index)) else {
-            return result;
+            return;
         };
         let start = match at.checked_sub(1) {
             Some(previous) => buffer.ends.get(previous).map_or(0, |&(_, end)| end),
             None => 0,
         };
-        let run = buffer.ends[*at..]
-            .iter()
-            .take_while(|&&(number, _)| number < second)
-            .count();
-        *at += run;
-        let end = buffer.ends.get(*at - 1).map_or(start, |&(_, end)| end);
-        if let Err(e) = out.write_all(&buffer.text[start..end]) {
-            dropped.fetch_add(run as u64, Ordering::Relaxed);
-            if result.is_ok() {
-                result = Err(e);
-            }
-        }
+        let run = &buffer.ends[*at..];
+        let run = &run[..run.iter().take_while(|&&(n, _)| n < second).count()];
+        *at += run.len();
+        let shift = merged.text.len() - start;
+        merged
+            .ends
+            .extend(run.iter().map(|&(number, end)| (number, end + shift)));
+        let end = run.last().map_or(start, |&(_, end)| end);
+        merged.text.extend_from_slice(&buffer.text[start..end]);
     }
+}
+
+/// Writes `lines` to `out`. When a write fails, every line not written whole (one cut short
+/// included) is counted in `dropped`, and the error returned.
+fn write_counted(out: &mut impl Write, lines: &Lines, dropped: &AtomicU64) -> io::Result<()> {
+    let mut written = 0;
+    while written < lines.text.len() {
+        let failed = match out.write(&lines.text[written..]) {
+            Ok(0) => io::Error::from(io::ErrorKind::WriteZero),
+            Ok(n) => {
+                written += n;
+                continue;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => e,
+        };
+        let whole = lines.ends.partition_point(|&(_, end)| end <= written);
+        dropped.fetch_add((lines.ends.len() - whole) as u64, Ordering::Relaxed);
+        return Err(failed);
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -264,36 +282,55 @@ mod tests {
     }
 
     #[test]
-    fn the_lines_of_several_buffers_are_written_in_the_order_they_were_numbered() {
+    fn the_lines_of_several_buffers_are_merged_in_the_order_they_were_numbered() {
         let buffers = [
-            lines(&[(0, "a"), (1, "b"), (4, "e"), (7, "h")]),
+            lines(&[(0, "a"), (1, "bb"), (4, "e"), (7, "h")]),
             lines(&[]),
-            lines(&[(2, "c"), (3, "d"), (5, "f")]),
+            lines(&[(2, "c"), (3, "d"), (5, "ff")]),
             lines(&[(6, "g"), (8, "i")]),
         ];
-        let mut out = Vec::new();
-        let dropped = AtomicU64::new(0);
-        write_in_order(&mut out, &buffers, &dropped).unwrap();
+        let mut merged = lines(&[(9, "earlier")]);
+        merge_in_order(&buffers, &mut merged);
         assert_eq!(
-            String::from_utf8(out).unwrap(),
-            "a\nb\nc\nd\ne\nf\ng\nh\ni\n"
+            String::from_utf8(merged.text.clone()).unwrap(),
+            "earlier\na\nbb\nc\nd\ne\nff\ng\nh\ni\n"
         );
-        assert_eq!(dropped.load(Ordering::Relaxed), 0);
+        assert_eq!(
+            merged.ends,
+            [
+                (9, 8),
+                (0, 10),
+                (1, 13),
+                (2, 15),
+                (3, 17),
+                (4, 19),
+                (5, 22),
+                (6, 24),
+                (7, 26),
+                (8, 28)
+            ]
+        );
     }
 
-    /// A target that takes `room` bytes and then fails as a full disk does.
+    /// A target that takes at most `piece` bytes a write, writes what fits of `room` bytes as a
+    /// file does when the disk fills up, and then fails as a full disk does.
     struct FillingUp {
         room: usize,
+        piece: usize,
         taken: Vec<u8>,
     }
 
     impl Write for FillingUp {
         fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-            if self.taken.len() + bytes.len() > self.room {
+            let n = bytes
+                .len()
+                .min(self.piece)
+                .min(self.room - self.taken.len());
+            if n == 0 {
                 return Err(io::Error::from_raw_os_error(28));
             }
-            self.taken.extend_from_slice(bytes);
-            Ok(bytes.len())
+            self.taken.extend_from_slice(&bytes[..n]);
+            Ok(n)
         }
 
         fn flush(&mut self) -> io::Result<()> {
@@ -302,17 +339,34 @@ mod tests {
     }
 
     #[test]
-    fn lines_that_cannot_be_written_are_counted_and_the_first_error_returned() {
-        let buffers = [lines(&[(0, "a"), (2, "c")]), lines(&[(1, "b"), (3, "d")])];
+    fn lines_are_written_whole_when_the_target_takes_them_a_piece_at_a_time() {
+        let text = lines(&[(0, "first"), (1, "second")]);
         let mut out = FillingUp {
-            room: 4,
+            room: 100,
+            piece: 3,
             taken: Vec::new(),
         };
         let dropped = AtomicU64::new(0);
-        let error = write_in_order(&mut out, &buffers, &dropped).unwrap_err();
-        assert_eq!(error.raw_os_error(), Some(28));
-        assert_eq!(out.taken, b"a\nb\n");
-        assert_eq!(dropped.load(Ordering::Relaxed), 2);
+        write_counted(&mut out, &text, &dropped).unwrap();
+        assert_eq!(out.taken, b"first\nsecond\n");
+        assert_eq!(dropped.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn the_lines_a_full_target_did_not_take_whole_are_counted_and_its_error_returned() {
+        let text = lines(&[(0, "a"), (1, "b"), (2, "c"), (3, "d")]);
+        for (room, expected, lost) in [(4, &b"a\nb\n"[..], 2), (5, b"a\nb\nc", 2), (0, b"", 4)] {
+            let mut out = FillingUp {
+                room,
+                piece: 100,
+                taken: Vec::new(),
+            };
+            let dropped = AtomicU64::new(0);
+            let error = write_counted(&mut out, &text, &dropped).unwrap_err();
+            assert_eq!(error.raw_os_error(), Some(28));
+            assert_eq!(out.taken, expected, "room {room}");
+            assert_eq!(dropped.load(Ordering::Relaxed), lost, "room {room}");
+        }
     }
 
     #[test]
