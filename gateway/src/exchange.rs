@@ -100,7 +100,7 @@ struct State {
     answered: Option<RequestSpan>,
     model: String,
     costs: Option<(f64, f64)>,
-    options_json: Option<Arc<str>>,
+    azure: Option<Arc<AzureMeta>>,
     /// `host:port` of the upstream.
     host: String,
     retries: u32,
@@ -140,7 +140,7 @@ impl Exchange {
                 answered: None,
                 model: String::new(),
                 costs: None,
-                options_json: None,
+                azure: None,
                 host: String::new(),
                 retries: 0,
                 client_body: Bytes::new(),
@@ -187,7 +187,7 @@ impl Exchange {
         let Some(state) = &mut self.state else { return };
         state.model = plan.model.clone();
         state.costs = plan.costs;
-        state.options_json = Some(plan.options_json.clone());
+        state.azure = plan.azure.clone();
         let Some(span) = state.span.as_mut() else {
             return;
         };
@@ -463,14 +463,6 @@ impl State {
             return None;
         }
         let provider = ai.config.model.provider.as_str();
-        let azure = (provider == "azure").then(|| {
-            let options = self
-                .options_json
-                .as_deref()
-                .and_then(|o| serde_json::from_str(o).ok())
-                .unwrap_or_default();
-            AzureMeta::from_options(&options)
-        });
         let llm_latency_ms = duration.as_millis() as u64;
         let payloads = logging.log_payloads.then(|| Payloads {
             request: &self.client_body,
@@ -491,7 +483,7 @@ impl State {
             provider,
             request_model: &self.model,
             llm_latency_ms,
-            azure,
+            azure: self.azure.as_deref(),
             meta: e.meta,
             tokens: *tokens,
             time_per_token: accounting::time_per_token_ms(llm_latency_ms, tokens.completion),

@@ -8,6 +8,7 @@ use provider_sdk::abi::{BodyMember, RouteType};
 use crate::config::StreamingPolicy;
 use crate::errors::GatewayError;
 use crate::runtime::AiRoute;
+use crate::telemetry::analytics::AzureMeta;
 use crate::template::TemplateContext;
 
 /// What the handler learned from the client's request that the plan depends on.
@@ -40,11 +41,13 @@ pub struct Plan {
     pub costs: Option<(f64, f64)>,
     /// The tuning options the route configures, which override the client's.
     pub tuning: RequestParams,
+    /// An azure route's deployment, for the analytics record.
+    pub azure: Option<Arc<AzureMeta>>,
 }
 
 pub fn make_plan(ai: &AiRoute, input: PlanInput) -> Result<Plan, GatewayError> {
     let route_type = ai.config.route_type;
-    let (configured_name, options_json, costs, tuning) = match &input.template {
+    let (configured_name, options_json, costs, tuning, azure) = match &input.template {
         Some(t) if ai.templated => {
             let ctx = TemplateContext {
                 headers: &t.headers,
@@ -56,13 +59,15 @@ pub fn make_plan(ai: &AiRoute, input: PlanInput) -> Result<Plan, GatewayError> {
             let options = Arc::<str>::from(model.options.to_string());
             let costs = crate::runtime::costs_of(&model.options);
             let tuning = RequestParams::from_options(&model.options);
-            (model.name.clone(), options, costs, tuning)
+            let azure = AzureMeta::of_route(&ai.config.model.provider, &model.options);
+            (model.name.clone(), options, costs, tuning, azure)
         }
         _ => (
             ai.config.model.name.clone(),
             ai.options_json.clone(),
             ai.costs,
             ai.tuning,
+            ai.azure.clone(),
         ),
     };
     let configured_name = configured_name.filter(|n| !n.is_empty());
@@ -104,6 +109,7 @@ pub fn make_plan(ai: &AiRoute, input: PlanInput) -> Result<Plan, GatewayError> {
         client_wants_usage: stream && input.include_usage,
         costs,
         tuning,
+        azure,
     })
 }
 

@@ -12,6 +12,7 @@ use crate::modules::ModuleRegistry;
 use crate::plan::RequestParams;
 use crate::provider::ProviderHandle;
 use crate::router::Router;
+use crate::telemetry::analytics::AzureMeta;
 
 /// The provider whose routes need an AWS region.
 const BEDROCK: &str = "bedrock";
@@ -41,6 +42,8 @@ pub struct AiRoute {
     pub costs: Option<(f64, f64)>,
     /// The tuning options `model.options` sets (without templates).
     pub tuning: RequestParams,
+    /// What the analytics record reports of an azure route's deployment (without templates).
+    pub azure: Option<Arc<AzureMeta>>,
     /// AWS credentials to sign with and the GCP token source, when the route has them.
     pub cloud_auth: RouteCloudAuth,
     /// The analytics record's `plugin_id`: the plugin's `id`, else its `instance_name`, else
@@ -162,6 +165,7 @@ fn ai_route(
         options_json: Arc::from(ai.model.options.to_string()),
         costs: costs_of(&ai.model.options),
         tuning: RequestParams::from_options(&ai.model.options),
+        azure: AzureMeta::of_route(&ai.model.provider, &ai.model.options),
         templated,
         provider,
         cloud_auth,

@@ -14,6 +14,7 @@
 //! by `"[REDACTED]"` in both logged bodies, whoever put it there.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use provider_sdk::abi::ResponseMeta;
 use provider_sdk::json_edit::ObjectEdit;
@@ -38,6 +39,12 @@ pub struct AzureMeta {
 }
 
 impl AzureMeta {
+    /// For a route of `provider` whose resolved `model.options` are `options`: made once per
+    /// route, or per request only where the options are templated.
+    pub fn of_route(provider: &str, options: &Value) -> Option<Arc<AzureMeta>> {
+        (provider == "azure").then(|| Arc::new(AzureMeta::from_options(options)))
+    }
+
     /// From a route's resolved `model.options` (Kong's default API version when unset).
     pub fn from_options(options: &Value) -> AzureMeta {
         let text = |key: &str| options.get(key).and_then(Value::as_str).map(str::to_owned);
@@ -73,7 +80,7 @@ pub struct RecordInput<'a> {
     pub provider: &'a str,
     pub request_model: &'a str,
     pub llm_latency_ms: u64,
-    pub azure: Option<AzureMeta>,
+    pub azure: Option<&'a AzureMeta>,
     pub meta: &'a ResponseMeta,
     pub tokens: Tokens,
     pub time_per_token: f64,
@@ -351,15 +358,16 @@ mod tests {
             body_param: None,
             completions: false,
         };
+        let azure = AzureMeta::from_options(&json!({
+            "azure_instance": "001-kong-t",
+            "azure_deployment_id": "gpt-4o-prod",
+            "azure_api_version": "2024-10-21",
+        }));
         let mut i = input(&meta, Some(payloads));
         i.plugin_id = "ai-proxy \"chat\"";
         i.provider = "azure";
         i.request_model = "gpt-4o";
-        i.azure = Some(AzureMeta::from_options(&json!({
-            "azure_instance": "001-kong-t",
-            "azure_deployment_id": "gpt-4o-prod",
-            "azure_api_version": "2024-10-21",
-        })));
+        i.azure = Some(&azure);
         i.tokens.cached = Some(5);
         i.tokens.estimated = true;
         assert_eq!(
@@ -392,12 +400,15 @@ mod tests {
     #[test]
     fn azure_meta_and_model_fallbacks() {
         let meta = ResponseMeta::default();
-        let mut i = input(&meta, None);
-        i.request_model = "";
-        i.azure = Some(AzureMeta::from_options(&json!({
+        let options = json!({
             "azure_instance": "001-kong-t",
             "azure_deployment_id": "gpt-4o-prod",
-        })));
+        });
+        assert_eq!(AzureMeta::of_route("openai", &options), None);
+        let azure = AzureMeta::of_route("azure", &options).unwrap();
+        let mut i = input(&meta, None);
+        i.request_model = "";
+        i.azure = Some(&azure);
         let record: Value = serde_json::from_str(&record_json(&i)).unwrap();
         let meta = &record["ai"]["proxy"]["meta"];
         assert_eq!(meta["request_model"], "UNSPECIFIED");

@@ -235,3 +235,85 @@ fn every_logged_request_writes_one_record_with_kongs_shape_and_exact_figures() {
     // The route statistics count the stream's 12 tokens once, and the estimate.
     wait_for_tokens(&gateway, "stats", 25 + 25 + 11, 12 + 12 + 4, 37 + 37 + 15);
 }
+
+#[test]
+fn a_templated_azure_deployment_is_logged_as_each_request_resolved_it() {
+    let upstream = MockUpstream::start();
+    upstream.always(Reply::json(200, chat_response()));
+    let dir = TempDir::new("analytics");
+    let log = dir.path().join("analytics.jsonl");
+    let config = deck(vec![json!({
+        "name": "svc",
+        "url": "http://localhost:32000",
+        "routes": [route(
+            "azure",
+            "~/azure/(?<deployment>[a-z0-9-]+)/chat$",
+            json!({
+                "route_type": "llm/v1/chat",
+                "auth": { "header_name": "api-key", "header_value": "azure-key" },
+                "logging": { "log_statistics": true },
+                "model": {
+                    "provider": "azure",
+                    "name": "gpt-4o",
+                    "options": {
+                        "azure_instance": "001-kong-t",
+                        "azure_deployment_id": "$(uri_captures.deployment)",
+                        "azure_api_version": "2024-10-21",
+                        "upstream_url": upstream.url(""),
+                    },
+                },
+            }),
+            json!({}),
+        )],
+    })]);
+    let gateway = exporting_to(
+        Serve::new(config)
+            .modules(&[Module::Azure])
+            .env("AI_GATEWAY_ANALYTICS_LOG", log.to_str().unwrap()),
+        None,
+    )
+    .start();
+
+    for deployment in ["gpt-4o-east", "gpt-4o-west"] {
+        let response = http::post(&gateway.url(&format!("/azure/{deployment}/chat")))
+            .json(&chat_request())
+            .send();
+        assert_eq!(response.status, 200, "{}", response.text());
+    }
+
+    let sent: Vec<String> = upstream.requests().into_iter().map(|r| r.target).collect();
+    assert_eq!(
+        sent,
+        [
+            "/openai/deployments/gpt-4o-east/chat/completions?api-version=2024-10-21",
+            "/openai/deployments/gpt-4o-west/chat/completions?api-version=2024-10-21",
+        ]
+    );
+    let lines = wait_for_analytics(&log, 2);
+    let deployments: Vec<(&Value, &Value, &Value)> = lines
+        .iter()
+        .map(|line| {
+            let meta = &line["ai"]["proxy"]["meta"];
+            (
+                &meta["azure_instance_id"],
+                &meta["azure_deployment_id"],
+                &meta["azure_api_version"],
+            )
+        })
+        .collect();
+    assert_eq!(
+        deployments,
+        [
+            (
+                &json!("001-kong-t"),
+                &json!("gpt-4o-east"),
+                &json!("2024-10-21")
+            ),
+            (
+                &json!("001-kong-t"),
+                &json!("gpt-4o-west"),
+                &json!("2024-10-21")
+            ),
+        ]
+    );
+}
