@@ -27,6 +27,24 @@ fn route(name: &str, path: &str, config: Value, extra: Value) -> Value {
     })
 }
 
+/// An Azure chat route on instance `001-kong-t` to `upstream` that logs statistics, with
+/// `options` added to its `model.options`.
+fn logged_azure(upstream: &MockUpstream, options: Value) -> Value {
+    json!({
+        "route_type": "llm/v1/chat",
+        "auth": { "header_name": "api-key", "header_value": "azure-key" },
+        "logging": { "log_statistics": true },
+        "model": {
+            "provider": "azure",
+            "name": "gpt-4o",
+            "options": merged(
+                json!({ "azure_instance": "001-kong-t", "upstream_url": upstream.url("") }),
+                options,
+            ),
+        },
+    })
+}
+
 fn azure_stream() -> Vec<ai_gateway_tests::mock::Step> {
     let chunk_of = |choices: Value| {
         json!({
@@ -73,20 +91,7 @@ fn every_logged_request_writes_one_record_with_kongs_shape_and_exact_figures() {
             route(
                 "azure",
                 "/azure",
-                json!({
-                    "route_type": "llm/v1/chat",
-                    "auth": { "header_name": "api-key", "header_value": "azure-key" },
-                    "logging": { "log_statistics": true },
-                    "model": {
-                        "provider": "azure",
-                        "name": "gpt-4o",
-                        "options": {
-                            "azure_instance": "001-kong-t",
-                            "azure_deployment_id": "gpt-4o-prod",
-                            "upstream_url": azure_upstream.url(""),
-                        },
-                    },
-                }),
+                logged_azure(&azure_upstream, json!({ "azure_deployment_id": "gpt-4o-prod" })),
                 json!({}),
             ),
         ],
@@ -248,21 +253,13 @@ fn a_templated_azure_deployment_is_logged_as_each_request_resolved_it() {
         "routes": [route(
             "azure",
             "~/azure/(?<deployment>[a-z0-9-]+)/chat$",
-            json!({
-                "route_type": "llm/v1/chat",
-                "auth": { "header_name": "api-key", "header_value": "azure-key" },
-                "logging": { "log_statistics": true },
-                "model": {
-                    "provider": "azure",
-                    "name": "gpt-4o",
-                    "options": {
-                        "azure_instance": "001-kong-t",
-                        "azure_deployment_id": "$(uri_captures.deployment)",
-                        "azure_api_version": "2024-10-21",
-                        "upstream_url": upstream.url(""),
-                    },
-                },
-            }),
+            logged_azure(
+                &upstream,
+                json!({
+                    "azure_deployment_id": "$(uri_captures.deployment)",
+                    "azure_api_version": "2024-10-21",
+                }),
+            ),
             json!({}),
         )],
     })]);
