@@ -208,10 +208,11 @@ fn merge_in_order(buffers: &[Lines], merged: &mut Lines) {
         let run = &buffer.ends[*at..];
         let run = &run[..run.iter().take_while(|&&(n, _)| n < second).count()];
         *at += run.len();
-        let shift = merged.text.len() - start;
-        merged
-            .ends
-            .extend(run.iter().map(|&(number, end)| (number, end + shift)));
+        let base = merged.text.len();
+        merged.ends.extend(
+            run.iter()
+                .map(|&(number, end)| (number, base + (end - start))),
+        );
         let end = run.last().map_or(start, |&(_, end)| end);
         merged.text.extend_from_slice(&buffer.text[start..end]);
     }
