@@ -34,8 +34,8 @@ fn check_stop() -> Res<()> {
 
 const USAGE: &str =
     "load [--duration SECS (10)] [--rounds 2] [--connections 1,16,64] [--chunks 20] \
-[--delay-ms 0] [--probes 2000] [--streams 1000] [--otlp [--sink]] [--mock-workers 1] [--out FILE] \
-[--only json|stream|anthropic (any other value skips wrk)]";
+[--delay-ms 0] [--probes 2000] [--streams 1000] [--otlp [--sink]] [--no-one-core] [--mock-workers 1] \
+[--out FILE] [--only json|stream|anthropic (any other value skips wrk)]";
 
 struct Options {
     /// Seconds of load on each proxy per cell, over all rounds.
@@ -50,6 +50,8 @@ struct Options {
     otlp: bool,
     /// With `otlp`, a third gateway exporting to a sink that keeps nothing.
     sink: bool,
+    /// The cells at one connection measured again with the request's processes on one core.
+    one_core: bool,
     mock_workers: u32,
     out: PathBuf,
     only: Option<String>,
@@ -67,6 +69,7 @@ impl Options {
             streams: TARGET_STREAMS,
             otlp: false,
             sink: false,
+            one_core: true,
             mock_workers: 1,
             out: root.join("benches/results/latest.md"),
             only: None,
@@ -92,6 +95,7 @@ impl Options {
                 "--only" => o.only = Some(value()?),
                 "--otlp" => o.otlp = true,
                 "--sink" => o.sink = true,
+                "--no-one-core" => o.one_core = false,
                 "-h" | "--help" => {
                     println!("{USAGE}");
                     std::process::exit(0);
@@ -519,9 +523,9 @@ fn parse_wrk(out: &str) -> Res<Load> {
     Ok(load)
 }
 
-/// Clock ticks of CPU (user and system) that `pids` and every process whose parent is among them
-/// (nginx's workers) have used so far.
-fn cpu_ticks(pids: &[u32]) -> u64 {
+/// `pids` and every process whose parent is among them (nginx's workers), each with the clock
+/// ticks of CPU (user and system) it has used so far.
+fn family(pids: &[u32]) -> Vec<(u32, u64)> {
     let fields = |stat: &str| -> Option<(u32, u64)> {
         // The command name is in parentheses and may hold spaces: count fields after it.
         let rest = stat.get(stat.rfind(')')? + 2..)?;
@@ -531,7 +535,7 @@ fn cpu_ticks(pids: &[u32]) -> u64 {
         Some((ppid, ticks))
     };
     let Ok(entries) = std::fs::read_dir("/proc") else {
-        return 0;
+        return Vec::new();
     };
     entries
         .flatten()
@@ -539,9 +543,54 @@ fn cpu_ticks(pids: &[u32]) -> u64 {
             let pid: u32 = e.file_name().to_str()?.parse().ok()?;
             let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
             let (ppid, ticks) = fields(&stat)?;
-            (pids.contains(&pid) || pids.contains(&ppid)).then_some(ticks)
+            (pids.contains(&pid) || pids.contains(&ppid)).then_some((pid, ticks))
         })
-        .sum()
+        .collect()
+}
+
+/// Clock ticks of CPU that `pids` and their children have used so far.
+fn cpu_ticks(pids: &[u32]) -> u64 {
+    family(pids).iter().map(|&(_, ticks)| ticks).sum()
+}
+
+/// The core the one-core cells run on.
+const ONE_CORE: usize = 0;
+
+/// Lets every thread of `pids` run only on `cpu`, or, with `None`, on any of the machine's. A
+/// process started meanwhile by one of them inherits what its thread had.
+fn set_affinity(pids: &[u32], cpu: Option<usize>) -> Res<()> {
+    // SAFETY: an all-zero cpu_set_t is the empty set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    let cpus = match cpu {
+        Some(cpu) => cpu..cpu + 1,
+        None => 0..libc::CPU_SETSIZE as usize,
+    };
+    for cpu in cpus.filter(|&cpu| cpu < libc::CPU_SETSIZE as usize) {
+        // SAFETY: `cpu` is below CPU_SETSIZE, so within the set.
+        unsafe { libc::CPU_SET(cpu, &mut set) };
+    }
+    for &pid in pids {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+            continue;
+        };
+        for task in tasks.flatten() {
+            let Some(tid) = task.file_name().to_str().and_then(|t| t.parse().ok()) else {
+                continue;
+            };
+            // SAFETY: `set` is a whole cpu_set_t, and its size is the one given.
+            let done = unsafe {
+                libc::sched_setaffinity(tid, std::mem::size_of::<libc::cpu_set_t>(), &set)
+            };
+            let error = std::io::Error::last_os_error();
+            // A thread that ended since the directory was read is no matter.
+            if done != 0 && error.raw_os_error() != Some(libc::ESRCH) {
+                return Err(
+                    format!("cannot set the CPUs of thread {tid} of {pid}: {error}").into(),
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A wrk run against `url`, with the CPU time per request of the `proxy` processes and of the
@@ -755,7 +804,7 @@ fn main() -> Res<()> {
     let mut children = Children(Vec::new());
 
     let mock = free_port()?;
-    children.spawn(
+    let mock_pid = children.spawn(
         "mock",
         Command::new(release.join("mock"))
             .args(["--listen", &format!("127.0.0.1:{mock}")])
@@ -902,7 +951,6 @@ fn main() -> Res<()> {
         _ => "nginx, gateway",
     };
 
-    let mut rows = Vec::new();
     let d = opts.slice();
     let cells = [
         ("chat", &json_script, "json", true, &openai_targets),
@@ -921,38 +969,59 @@ fn main() -> Res<()> {
             &anthropic_targets,
         ),
     ];
-    for (scenario, script, what, direct, targets) in cells {
-        if !opts.runs(what) {
-            continue;
+    let measure_cells = |connections: &[u32], placed: &str| -> Res<Vec<Row>> {
+        let mut rows = Vec::new();
+        for &(scenario, script, what, direct, targets) in &cells {
+            if !opts.runs(what) {
+                continue;
+            }
+            for &c in connections {
+                eprintln!(
+                    "{scenario}, {c} connections{placed}: {}{names}; {} rounds of {d} s",
+                    if direct { "direct, " } else { "" },
+                    opts.rounds
+                );
+                let cell = alternate(
+                    opts.rounds,
+                    || {
+                        if direct {
+                            wrk(&direct_url, script, c, d).map(Some)
+                        } else {
+                            Ok(None)
+                        }
+                    },
+                    targets.len(),
+                    |p| {
+                        let (pid, url) = &targets[p];
+                        measured(url, script, c, d, &[*pid], &collector_pids)
+                    },
+                )?;
+                rows.push(Row {
+                    scenario,
+                    connections: c,
+                    cell,
+                });
+            }
         }
-        for &c in &opts.connections {
-            eprintln!(
-                "{scenario}, {c} connections: {}{names}; {} rounds of {d} s",
-                if direct { "direct, " } else { "" },
-                opts.rounds
-            );
-            let cell = alternate(
-                opts.rounds,
-                || {
-                    if direct {
-                        wrk(&direct_url, script, c, d).map(Some)
-                    } else {
-                        Ok(None)
-                    }
-                },
-                targets.len(),
-                |p| {
-                    let (pid, url) = &targets[p];
-                    measured(url, script, c, d, &[*pid], &collector_pids)
-                },
-            )?;
-            rows.push(Row {
-                scenario,
-                connections: c,
-                cell,
-            });
-        }
-    }
+        Ok(rows)
+    };
+    let rows = measure_cells(&opts.connections, "")?;
+    // At one connection a request's hops (wrk, the proxy, the mock, the proxy, wrk) run one after
+    // another. Measured again with all of them on one core and the collector where the scheduler
+    // puts it: on a virtual machine a hop that crosses to another vCPU waits for it to wake, and
+    // the collector's bursts on the other core then make the tail.
+    let one_core_rows = if opts.one_core && opts.connections.contains(&1) {
+        // The harness itself, so that wrk starts there; not its other children (the collector).
+        let mut pinned = vec![std::process::id(), mock_pid, gateway_pid];
+        pinned.extend(unexported.into_iter().chain(to_sink).map(|(pid, _, _)| pid));
+        pinned.extend(family(&[nginx_pid]).into_iter().map(|(pid, _)| pid));
+        set_affinity(&pinned, Some(ONE_CORE))?;
+        let measured = measure_cells(&[1], ", on one core");
+        set_affinity(&pinned, None)?;
+        measured?
+    } else {
+        Vec::new()
+    };
 
     eprintln!("time to first token: {} probes each", opts.probes);
     let probes = opts.probes.max(10);
@@ -967,6 +1036,7 @@ fn main() -> Res<()> {
         &opts,
         &telemetry,
         &rows,
+        &one_core_rows,
         [ttft_direct, ttft_nginx, ttft_gateway, ttft_anthropic],
         (idle_rss, held, loaded_rss),
         &dropped,
@@ -995,6 +1065,7 @@ fn report(
     opts: &Options,
     telemetry: &str,
     rows: &[Row],
+    one_core_rows: &[Row],
     ttfts: [(f64, f64); 4],
     (idle_rss, held, loaded_rss): (u64, Option<(u64, usize)>, u64),
     dropped: &str,
@@ -1148,6 +1219,43 @@ fn report(
             );
         }
     }
+    if !one_core_rows.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nOne connection with the request's processes on one core: wrk, the mock, nginx and \
+             the gateways on CPU {ONE_CORE}, the collector where the scheduler puts it, measured \
+             after the cells above in the same way (at one connection a request's hops run one \
+             after another; on a virtual machine a hop to the other vCPU waits for it to wake):\n"
+        );
+        let _ = writeln!(s, "| scenario | direct RPS | nginx RPS | gateway RPS | **gateway/nginx** | p50 ms direct / nginx / gateway | p99 ms direct / nginx / gateway | **p99 over nginx µs** | without export: p99 ms, over nginx µs |");
+        let _ = writeln!(s, "|---|---:|---:|---:|---:|---|---|---:|---|");
+        for r in one_core_rows {
+            let c = &r.cell;
+            let (dr, d50, d99) = c.direct.map_or(("–".into(), "–".into(), "–".into()), |d| {
+                (format!("{:.0}", d.rps), ms(d.p50_us), ms(d.p99_us))
+            });
+            let without = c.unexported.as_ref().map_or("–".to_string(), |u| {
+                format!(
+                    "{}, {:+.0}",
+                    ms(u.load.p99_us),
+                    u.load.p99_us - c.nginx.p99_us
+                )
+            });
+            let _ = writeln!(
+                s,
+                "| {} | {dr} | {:.0} | {:.0} | **{:.2}×** | {d50} / {} / {} | {d99} / {} / {} | **{:+.0}** | {without} |",
+                r.scenario,
+                c.nginx.rps,
+                c.gateway.rps,
+                c.gateway.rps / c.nginx.rps,
+                ms(c.nginx.p50_us),
+                ms(c.gateway.p50_us),
+                ms(c.nginx.p99_us),
+                ms(c.gateway.p99_us),
+                c.gateway.p99_us - c.nginx.p99_us,
+            );
+        }
+    }
     let [td, tn, tg, ta] = ttfts;
     let _ = writeln!(s, "\nTime to first token (first SSE `data:` event, sequential requests on one keep-alive connection, {} probes):\n", opts.probes);
     let _ = writeln!(
@@ -1218,6 +1326,10 @@ fn report(
             });
             let _ = writeln!(s, "- {scenario}, p99 at 1 connection: gateway {} ms, nginx {} ms, {extra:+.0} µs (target ≤ +100 µs): {}{without}", ms(r.cell.gateway.p99_us), ms(r.cell.nginx.p99_us), verdict(extra <= 100.0));
         }
+        if let Some(r) = one_core_rows.iter().find(|r| r.scenario == scenario) {
+            let extra = r.cell.gateway.p99_us - r.cell.nginx.p99_us;
+            let _ = writeln!(s, "- {scenario}, p99 at 1 connection with the request's processes on one core: gateway {} ms, nginx {} ms, {extra:+.0} µs (target ≤ +100 µs): {}", ms(r.cell.gateway.p99_us), ms(r.cell.nginx.p99_us), verdict(extra <= 100.0));
+        }
     }
     let extra = tg.0 - tn.0;
     let _ = writeln!(
@@ -1254,6 +1366,57 @@ fn report(
 mod tests {
     use super::*;
     use std::cell::RefCell;
+
+    fn cpus_allowed(pid: u32) -> String {
+        std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .unwrap()
+            .lines()
+            .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+            .unwrap()
+            .trim()
+            .to_string()
+    }
+
+    #[test]
+    fn a_process_is_held_to_one_core_and_let_go_again() {
+        let mut sleeper = Command::new("sleep").arg("30").spawn().unwrap();
+        let pid = sleeper.id();
+        set_affinity(&[pid], Some(ONE_CORE)).unwrap();
+        let held = cpus_allowed(pid);
+        set_affinity(&[pid], None).unwrap();
+        let released = cpus_allowed(pid);
+        let _ = sleeper.kill();
+        let _ = sleeper.wait();
+        assert_eq!(held, ONE_CORE.to_string());
+        let online = std::fs::read_to_string("/sys/devices/system/cpu/online").unwrap();
+        assert_eq!(released, online.trim());
+    }
+
+    #[test]
+    fn a_family_is_the_processes_given_and_their_children() {
+        let mut shell = Command::new("sh")
+            .args(["-c", "sleep 30 & wait"])
+            .spawn()
+            .unwrap();
+        let pid = shell.id();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut members = Vec::new();
+        while Instant::now() < deadline {
+            members = family(&[pid]).into_iter().map(|(p, _)| p).collect();
+            if members.len() == 2 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        for &member in members.iter().filter(|&&m| m != pid) {
+            // SAFETY: a kill of the sleep the test started.
+            unsafe { libc::kill(member as libc::pid_t, libc::SIGKILL) };
+        }
+        let _ = shell.kill();
+        let _ = shell.wait();
+        assert_eq!(members.len(), 2, "{members:?}");
+        assert!(members.contains(&pid), "{members:?}");
+    }
 
     fn run(rps: f64, requests: u64, p99_us: f64, proxy_cpu_us: f64) -> Load {
         Load {
