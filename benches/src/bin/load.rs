@@ -581,12 +581,14 @@ fn set_affinity(pids: &[u32], cpu: Option<usize>) -> Res<()> {
             let done = unsafe {
                 libc::sched_setaffinity(tid, std::mem::size_of::<libc::cpu_set_t>(), &set)
             };
-            let error = std::io::Error::last_os_error();
-            // A thread that ended since the directory was read is no matter.
-            if done != 0 && error.raw_os_error() != Some(libc::ESRCH) {
-                return Err(
-                    format!("cannot set the CPUs of thread {tid} of {pid}: {error}").into(),
-                );
+            if done != 0 {
+                let error = std::io::Error::last_os_error();
+                // A thread that ended since the directory was read is no matter.
+                if error.raw_os_error() != Some(libc::ESRCH) {
+                    return Err(
+                        format!("cannot set the CPUs of thread {tid} of {pid}: {error}").into(),
+                    );
+                }
             }
         }
     }
