@@ -214,11 +214,11 @@ impl Exchange {
         }
     }
 
-    /// The upstream request is ready to go to `url` with `body`.
-    pub fn sending(&mut self, url: &str, body: Option<&Bytes>) {
+    /// The upstream request is ready to go to `url`, whose host is `host`, with `body`.
+    pub fn sending(&mut self, url: &str, host: &str, body: Option<&Bytes>) {
         let logs_payloads = self.logs_payloads();
         let Some(state) = &mut self.state else { return };
-        state.host = crate::upstream::authority_of(url);
+        state.host = crate::upstream::authority_of(url, host);
         if logs_payloads {
             state.upstream_body = body.cloned();
         }

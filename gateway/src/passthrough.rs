@@ -52,7 +52,7 @@ pub async fn forward(
         req.query_string(),
     );
     let host = crate::upstream::host_of(&url).to_string();
-    exchange.sending(&url, None);
+    exchange.sending(&url, &host, None);
     let mut attempt = exchange.attempt(0, req.method().as_str());
     let mut request = client.request(req.method().clone(), url.as_str());
     forward_headers(req.headers(), request.headers_mut());

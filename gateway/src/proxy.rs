@@ -264,7 +264,7 @@ async fn proxy(
         None => body.clone(),
     };
     let upstream_body = crate::auth::apply_body(&ai.config.auth, upstream_body, signed);
-    exchange.sending(&url, Some(&upstream_body));
+    exchange.sending(&url, &upstream_host, Some(&upstream_body));
 
     let client = &worker.clients[route.service];
     let mut request = client.request(method, url.as_str());

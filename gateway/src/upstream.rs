@@ -108,10 +108,10 @@ pub fn host_of(url: &str) -> &str {
     }
 }
 
-/// `host:port` of a URL, the port made explicit from the scheme when the URL has none, for the
-/// `server.address` and `server.port` of telemetry.
-pub fn authority_of(url: &str) -> String {
-    let host = host_of(url);
+/// `host:port` of a URL whose host (with its port, if it has one) [`host_of`] found, the port made
+/// explicit from the scheme when the URL has none, for the `server.address` and `server.port` of
+/// telemetry.
+pub fn authority_of(url: &str, host: &str) -> String {
     let has_port = host
         .rsplit_once(':')
         .is_some_and(|(_, port)| !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()));
@@ -140,16 +140,14 @@ mod tests {
 
     #[test]
     fn authorities_always_have_a_port() {
+        let authority = |url| authority_of(url, host_of(url));
         assert_eq!(
-            authority_of("https://api.openai.com/v1/chat"),
+            authority("https://api.openai.com/v1/chat"),
             "api.openai.com:443"
         );
-        assert_eq!(authority_of("http://backend/v1"), "backend:80");
-        assert_eq!(
-            authority_of("http://k:pw@127.0.0.1:9/a?key=s"),
-            "127.0.0.1:9"
-        );
-        assert_eq!(authority_of("http://[::1]:8080/"), "[::1]:8080");
+        assert_eq!(authority("http://backend/v1"), "backend:80");
+        assert_eq!(authority("http://k:pw@127.0.0.1:9/a?key=s"), "127.0.0.1:9");
+        assert_eq!(authority("http://[::1]:8080/"), "[::1]:8080");
     }
 
     #[test]
