@@ -1,7 +1,7 @@
 //! Writes analytics records, one JSON line each, to stdout or a file from a thread of its own:
 //! a request only appends its line to its thread's buffer ([`Handover`]), so a slow disk or a
-//! blocked stdout never holds a response up. A line that finds the buffers full is dropped and
-//! counted.
+//! blocked stdout never holds a response up. A line that finds the buffers full, in lines or in
+//! bytes, is dropped and counted.
 //!
 //! Lines are written in the order they were queued: the record carries no time of its own, so
 //! its place in the file is what says when a request finished. Each line is numbered as it is
@@ -10,7 +10,7 @@
 
 use std::fs::OpenOptions;
 use std::io::{self, Write};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,6 +21,16 @@ use super::target_health::TargetHealth;
 
 /// Lines that may wait for the writer.
 const QUEUE_LINES: usize = 4096;
+
+/// Bytes of lines that may wait for the writer. Why a bound in bytes as well: with payload
+/// logging a line carries up to three bodies of up to a MiB each, and 4,096 such lines waiting
+/// behind a slow target would be gigabytes.
+const QUEUE_BYTES: usize = 64 << 20;
+
+/// The capacity a buffer keeps when it is emptied. A burst of long lines grows the buffers; what
+/// they grew beyond this is given back, so that one burst does not hold memory for the life of
+/// the process, while the lines of a tick under steady load fit without growing again.
+const KEPT_CAPACITY: usize = 1 << 20;
 
 /// How long the writer lets lines gather once woken: under load the requests then find it asleep
 /// and their lines wait in the buffers, taken a tick's worth at a time.
@@ -43,12 +53,16 @@ struct Lines {
 impl Buffer for Lines {
     fn clear(&mut self) {
         self.text.clear();
+        self.text.shrink_to(KEPT_CAPACITY);
         self.ends.clear();
     }
 }
 
 pub struct AnalyticsSink {
     lines: Arc<Handover<Lines>>,
+    /// Bytes of the lines waiting, against `byte_limit`.
+    waiting_bytes: Arc<AtomicUsize>,
+    byte_limit: usize,
     numbers: AtomicU64,
     signals: SyncSender<Signal>,
     dropped: Arc<AtomicU64>,
@@ -76,15 +90,31 @@ impl AnalyticsSink {
                     })?,
             ),
         };
+        AnalyticsSink::start(writer, dropped, QUEUE_BYTES)
+    }
+
+    /// Starts the writer on `writer`, with at most `byte_limit` bytes of lines waiting.
+    fn start(
+        writer: Box<dyn Write + Send>,
+        dropped: Arc<AtomicU64>,
+        byte_limit: usize,
+    ) -> Result<AnalyticsSink, String> {
         let lines = Arc::new(Handover::new(QUEUE_LINES));
+        let waiting_bytes = Arc::new(AtomicUsize::new(0));
         let (signals, received) = sync_channel(1);
-        let (taken, counted) = (lines.clone(), dropped.clone());
+        let writer_side = Queue {
+            lines: lines.clone(),
+            waiting_bytes: waiting_bytes.clone(),
+        };
+        let counted = dropped.clone();
         std::thread::Builder::new()
             .name("analytics-log".to_string())
-            .spawn(move || write_lines(writer, &taken, received, &counted))
+            .spawn(move || write_lines(writer, &writer_side, received, &counted))
             .map_err(|e| format!("cannot start the analytics writer: {e}"))?;
         Ok(AnalyticsSink {
             lines,
+            waiting_bytes,
+            byte_limit,
             numbers: AtomicU64::new(0),
             signals,
             dropped,
@@ -94,13 +124,22 @@ impl AnalyticsSink {
     /// Queues one record, which `write` appends to the buffer it is given (without a newline);
     /// never waits.
     pub fn send(&self, write: impl FnOnce(&mut Vec<u8>)) {
+        // A line's length is known only once it is written, so the limit can be passed by the
+        // lines that found it not reached yet: by at most one line per thread.
+        if self.waiting_bytes.load(Ordering::Relaxed) >= self.byte_limit {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
         let appended = self.lines.append(|buffer| {
             // Numbered inside the buffer's lock, so that a line is numbered after every line
             // the writer has already taken from this buffer.
             let number = self.numbers.fetch_add(1, Ordering::Relaxed);
+            let start = buffer.text.len();
             write(&mut buffer.text);
             buffer.text.push(b'\n');
             buffer.ends.push((number, buffer.text.len()));
+            self.waiting_bytes
+                .fetch_add(buffer.text.len() - start, Ordering::Relaxed);
         });
         match appended {
             None => {
@@ -124,15 +163,22 @@ impl AnalyticsSink {
     }
 }
 
+/// The writer's side of the queue.
+struct Queue {
+    lines: Arc<Handover<Lines>>,
+    waiting_bytes: Arc<AtomicUsize>,
+}
+
 /// Waits for lines, lets them gather for a tick, writes what the buffers hold in one write and
 /// flushes, so that a line is visible within a tick without a write per line; then waits again
 /// once the buffers are empty.
 fn write_lines(
     mut out: Box<dyn Write + Send>,
-    lines: &Handover<Lines>,
+    queue: &Queue,
     signals: Receiver<Signal>,
     dropped: &AtomicU64,
 ) {
+    let lines = &*queue.lines;
     let (mut taken, mut spares) = (Vec::new(), Vec::new());
     let mut merged = Lines::default();
     let mut health = TargetHealth::new(
@@ -141,6 +187,8 @@ fn write_lines(
     );
     let mut write_taken = |out: &mut Box<dyn Write + Send>| {
         lines.take(&mut taken, &mut spares);
+        let bytes: usize = taken.iter().map(|buffer| buffer.text.len()).sum();
+        queue.waiting_bytes.fetch_sub(bytes, Ordering::Relaxed);
         merge_in_order(&taken, &mut merged);
         for mut buffer in taken.drain(..) {
             buffer.clear();
@@ -368,6 +416,87 @@ mod tests {
             assert_eq!(out.taken, expected, "room {room}");
             assert_eq!(dropped.load(Ordering::Relaxed), lost, "room {room}");
         }
+    }
+
+    /// A target whose first write waits until the test lets it go, as a stdout piped to a
+    /// stalled reader does.
+    struct Stalled {
+        entered: Option<SyncSender<()>>,
+        release: Receiver<()>,
+        taken: Arc<std::sync::Mutex<Vec<u8>>>,
+    }
+
+    impl Write for Stalled {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            if let Some(entered) = self.entered.take() {
+                entered.send(()).unwrap();
+                self.release.recv().unwrap();
+            }
+            self.taken.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn lines_waiting_behind_a_stalled_target_are_bounded_in_bytes_and_the_rest_counted() {
+        let (entered, writing) = sync_channel(1);
+        let (release, released) = sync_channel(1);
+        let taken = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let target = Stalled {
+            entered: Some(entered),
+            release: released,
+            taken: taken.clone(),
+        };
+        let dropped = Arc::new(AtomicU64::new(0));
+        let sink = AnalyticsSink::start(Box::new(target), dropped.clone(), 10 * 1024).unwrap();
+        sink.send(|out| out.extend_from_slice(b"first"));
+        writing.recv_timeout(Duration::from_secs(10)).unwrap();
+
+        let long = |n: u8| vec![b'a' + n; 1023];
+        for n in 0..20 {
+            sink.send(|out| out.extend_from_slice(&long(n)));
+        }
+        assert_eq!(dropped.load(Ordering::Relaxed), 10);
+
+        release.send(()).unwrap();
+        sink.flush();
+        sink.send(|out| out.extend_from_slice(b"after"));
+        sink.flush();
+        let mut expected = b"first\n".to_vec();
+        for n in 0..10 {
+            expected.extend_from_slice(&long(n));
+            expected.push(b'\n');
+        }
+        expected.extend_from_slice(b"after\n");
+        let written = taken.lock().unwrap().clone();
+        assert!(
+            written == expected,
+            "{} lines written, {} expected",
+            written.split(|&b| b == b'\n').count() - 1,
+            expected.split(|&b| b == b'\n').count() - 1
+        );
+        assert_eq!(dropped.load(Ordering::Relaxed), 10);
+    }
+
+    #[test]
+    fn an_emptied_buffer_gives_back_what_a_burst_grew_beyond_the_kept_capacity() {
+        let mut burst = lines(&[(0, &"x".repeat(3 * KEPT_CAPACITY))]);
+        burst.clear();
+        assert!(burst.text.is_empty());
+        assert!(
+            burst.text.capacity() <= KEPT_CAPACITY,
+            "{}",
+            burst.text.capacity()
+        );
+
+        let mut steady = lines(&[(0, &"x".repeat(KEPT_CAPACITY / 2))]);
+        let grown = steady.text.capacity();
+        steady.clear();
+        assert_eq!(steady.text.capacity(), grown);
     }
 
     #[test]
