@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::config::AnalyticsTarget;
-use super::handover::{Buffer, Handover};
+use super::handover::{Buffer, Handover, KEPT_CAPACITY};
 use super::target_health::TargetHealth;
 
 /// Lines that may wait for the writer.
@@ -26,11 +26,6 @@ const QUEUE_LINES: usize = 4096;
 /// logging a line carries up to three bodies of up to a MiB each, and 4,096 such lines waiting
 /// behind a slow target would be gigabytes.
 const QUEUE_BYTES: usize = 64 << 20;
-
-/// The capacity a buffer keeps when it is emptied. A burst of long lines grows the buffers; what
-/// they grew beyond this is given back, so that one burst does not hold memory for the life of
-/// the process, while the lines of a tick under steady load fit without growing again.
-const KEPT_CAPACITY: usize = 1 << 20;
 
 /// How long the writer lets lines gather once woken: under load the requests then find it asleep
 /// and their lines wait in the buffers, taken a tick's worth at a time.

@@ -13,14 +13,22 @@ use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-/// What a buffer holds between two takes; emptied for reuse, keeping its allocations.
+/// What a buffer holds between two takes; emptied for reuse, keeping its allocations up to
+/// [`KEPT_CAPACITY`].
 pub trait Buffer: Default + Send {
     fn clear(&mut self);
 }
 
+/// The bytes a buffer keeps allocated when it is emptied. A burst of long items (spans or lines
+/// that carry logged payloads) grows the buffers; what they grew beyond this is given back, so
+/// that one burst does not hold memory for the life of the process, while what a buffer gathers
+/// between two takes under steady load fits without growing again.
+pub const KEPT_CAPACITY: usize = 1 << 20;
+
 impl Buffer for Vec<u8> {
     fn clear(&mut self) {
         Vec::clear(self);
+        self.shrink_to(KEPT_CAPACITY);
     }
 }
 

@@ -1,8 +1,9 @@
 //! The span processor: spans are written as protobuf on the thread that ends them, straight into
 //! that thread's buffer ([`Handover`]), and a thread of its own takes the buffers and exports
 //! them in batches, so the request path never waits for the collector. When the buffers hold
-//! the queue's size already the span is dropped and counted, so a collector that is down costs
-//! neither requests nor memory. Spans of a batch whose export fails are counted as dropped too.
+//! the queue's size already, in spans or in bytes, the span is dropped and counted, so a
+//! collector that is down or slow costs neither requests nor memory. Spans of a batch whose
+//! export fails are counted as dropped too.
 //!
 //! Why spans are written where they end rather than by the export thread: a span held some
 //! twenty allocations (attribute keys and values, the name, lists), and every one the export
@@ -15,8 +16,13 @@
 //! `OTEL_BSP_SCHEDULE_DELAY` (ms) and `OTEL_BSP_MAX_EXPORT_BATCH_SIZE` are honoured: a batch is
 //! exported once that many spans wait, and whatever waits once the delay has passed since the
 //! last export.
+//!
+//! Why bytes are bounded too: a span is a few hundred bytes, except when a route logs payloads
+//! and has no analytics log, where its event carries the record with up to three bodies of up to
+//! a MiB each. A queue of 2,048 such spans would be gigabytes, and a batch of 512 a request body
+//! that collectors refuse (the OpenTelemetry Collector's HTTP receiver takes 20 MiB by default).
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -26,7 +32,7 @@ use opentelemetry::{Context, InstrumentationScope};
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 
-use super::handover::{Buffer, Handover};
+use super::handover::{Buffer, Handover, KEPT_CAPACITY};
 use super::otlp_encode::{entries, sdk_span, span_entry};
 use super::target_health::TargetHealth;
 
@@ -36,7 +42,17 @@ pub struct QueueConfig {
     pub max_queue_size: usize,
     pub max_batch_size: usize,
     pub schedule_delay: Duration,
+    /// Bytes of encoded spans that may wait.
+    pub max_queue_bytes: usize,
+    /// Bytes of encoded spans one export carries at most; a span longer than that goes alone.
+    pub max_batch_bytes: usize,
 }
+
+/// The bytes of spans that may wait, unless configured otherwise.
+const QUEUE_BYTES: usize = 64 << 20;
+
+/// The bytes of spans an export carries at most, unless configured otherwise.
+const BATCH_BYTES: usize = 4 << 20;
 
 impl QueueConfig {
     /// The specification's defaults, overridden by the `OTEL_BSP_*` variables `env` has.
@@ -51,6 +67,8 @@ impl QueueConfig {
             schedule_delay: Duration::from_millis(
                 number("OTEL_BSP_SCHEDULE_DELAY").unwrap_or(5000),
             ),
+            max_queue_bytes: QUEUE_BYTES,
+            max_batch_bytes: BATCH_BYTES,
         }
     }
 }
@@ -63,10 +81,18 @@ pub struct SpanEntries {
 }
 
 impl SpanEntries {
-    fn push(&mut self, scope: &InstrumentationScope, span: impl FnOnce(&mut Vec<u8>)) {
+    /// Appends one span and returns the length of its entry.
+    fn push(&mut self, scope: &InstrumentationScope, span: impl FnOnce(&mut Vec<u8>)) -> usize {
         let (_, run, count) = self.group(scope);
+        let start = run.len();
         span_entry(run, span);
         *count += 1;
+        run.len() - start
+    }
+
+    /// The bytes of every span entry held.
+    fn bytes(&self) -> usize {
+        self.groups.iter().map(|(_, run, _)| run.len()).sum()
     }
 
     fn append(&mut self, scope: &InstrumentationScope, run: &[u8], spans: usize) {
@@ -95,6 +121,7 @@ impl Buffer for SpanEntries {
     fn clear(&mut self) {
         for (_, run, count) in &mut self.groups {
             run.clear();
+            run.shrink_to(KEPT_CAPACITY);
             *count = 0;
         }
     }
@@ -134,8 +161,12 @@ enum Signal {
 /// The spans ended and not yet taken, and how to tell the export thread about them.
 struct Shared {
     spans: Handover<SpanEntries>,
+    /// Bytes of the span entries waiting in `spans`, against `queue_bytes`.
+    waiting_bytes: AtomicUsize,
     signals: SyncSender<Signal>,
     batch: usize,
+    queue_bytes: usize,
+    batch_bytes: usize,
     dropped: Arc<AtomicU64>,
 }
 
@@ -164,11 +195,29 @@ impl SpanQueue {
     /// dropped when the queue is full.
     pub fn push(&self, scope: &InstrumentationScope, write: impl FnOnce(&mut Vec<u8>)) {
         let shared = &*self.shared;
-        match shared.spans.append(|entries| entries.push(scope, write)) {
+        // A span's length is known only once it is written, so the limit can be passed by the
+        // spans that found it not reached yet: by at most one span per thread.
+        if shared.waiting_bytes.load(Ordering::Relaxed) >= shared.queue_bytes {
+            shared.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        let mut bytes = (0, 0);
+        // Counted inside the buffer's lock, so that the export thread, which takes the buffer
+        // under the same lock, never subtracts bytes that were not added yet.
+        let appended = shared.spans.append(|entries| {
+            let added = entries.push(scope, write);
+            let before = shared.waiting_bytes.fetch_add(added, Ordering::Relaxed);
+            bytes = (before, before + added);
+        });
+        let (before, after) = bytes;
+        match appended {
             None => {
                 shared.dropped.fetch_add(1, Ordering::Relaxed);
             }
-            Some(waiting) if waiting == shared.batch => {
+            Some(waiting)
+                if waiting == shared.batch
+                    || (before < shared.batch_bytes && after >= shared.batch_bytes) =>
+            {
                 let _ = shared.signals.try_send(Signal::BatchReady);
             }
             Some(_) => {}
@@ -194,8 +243,11 @@ impl QueuedSpanProcessor {
         let (signals, received) = sync_channel(SIGNALS);
         let shared = Arc::new(Shared {
             spans: Handover::new(config.max_queue_size),
+            waiting_bytes: AtomicUsize::new(0),
             signals,
             batch: config.max_batch_size,
+            queue_bytes: config.max_queue_bytes,
+            batch_bytes: config.max_batch_bytes.max(1),
             dropped,
         });
         let exporter = Exporter {
@@ -276,11 +328,16 @@ impl<S: SpanSink> Exporter<S> {
         }
     }
 
-    /// Takes the waiting spans and exports them in full batches, and with `everything` the rest
-    /// too; what is left is carried to the next export. Returns whether a batch was sent.
+    /// Takes the waiting spans and exports them in full batches (full in spans or in bytes),
+    /// and with `everything` the rest too; what is left is carried to the next export. Returns
+    /// whether a batch was sent.
     fn export(&mut self, everything: bool) -> bool {
         let shared = self.shared.clone();
         shared.spans.take(&mut self.taken, &mut self.spares);
+        let taken_bytes: usize = self.taken.iter().map(SpanEntries::bytes).sum();
+        shared
+            .waiting_bytes
+            .fetch_sub(taken_bytes, Ordering::Relaxed);
         let runs: Vec<(&InstrumentationScope, &[u8], usize)> = std::iter::once(&self.carried)
             .chain(self.taken.iter())
             .flat_map(|entries| entries.groups.iter())
@@ -288,30 +345,54 @@ impl<S: SpanSink> Exporter<S> {
             .map(|(scope, run, count)| (scope, run.as_slice(), *count))
             .collect();
         let mut waiting: usize = runs.iter().map(|(_, _, count)| count).sum();
+        let mut waiting_bytes: usize = runs.iter().map(|(_, run, _)| run.len()).sum();
         let mut rest = runs.into_iter();
         let mut split: Option<(&InstrumentationScope, &[u8], usize)> = None;
         let mut sent = false;
-        while waiting >= shared.batch || (everything && waiting > 0) {
+        while waiting >= shared.batch
+            || waiting_bytes >= shared.batch_bytes
+            || (everything && waiting > 0)
+        {
             let mut batch = SpanBatch {
                 runs: Vec::new(),
                 spans: 0,
             };
+            let mut batch_bytes = 0;
             while batch.spans < shared.batch {
                 let Some((scope, run, count)) = split.take().or_else(|| rest.next()) else {
                     break;
                 };
                 let room = shared.batch - batch.spans;
-                if count <= room {
+                let byte_room = shared.batch_bytes.saturating_sub(batch_bytes);
+                if count <= room && run.len() <= byte_room {
                     batch.runs.push((scope, run));
                     batch.spans += count;
-                } else {
-                    let cut: usize = entries(run).take(room).map(|(_, whole)| whole).sum();
-                    batch.runs.push((scope, &run[..cut]));
-                    batch.spans += room;
-                    split = Some((scope, &run[cut..], count - room));
+                    batch_bytes += run.len();
+                    continue;
                 }
+                // The spans of the run that fit; the first of a batch goes even when it alone
+                // is longer than a batch may be.
+                let (mut fit, mut cut) = (0, 0);
+                for (_, whole) in entries(run) {
+                    let first = batch.spans == 0 && fit == 0;
+                    if fit == room || (cut + whole > byte_room && !first) {
+                        break;
+                    }
+                    fit += 1;
+                    cut += whole;
+                }
+                if fit > 0 {
+                    batch.runs.push((scope, &run[..cut]));
+                    batch.spans += fit;
+                    batch_bytes += cut;
+                }
+                if fit < count {
+                    split = Some((scope, &run[cut..], count - fit));
+                }
+                break;
             }
             waiting -= batch.spans;
+            waiting_bytes -= batch_bytes;
             let result = self.sink.export(&batch);
             sent = true;
             if result.is_err() {
@@ -380,6 +461,10 @@ mod tests {
         hold: Arc<Mutex<()>>,
         /// The number of spans of each export.
         batches: Arc<Mutex<Vec<usize>>>,
+        /// The bytes of span entries of each export.
+        batch_bytes: Arc<Mutex<Vec<usize>>>,
+        /// Exports begun.
+        entered: Arc<AtomicUsize>,
     }
 
     impl KeptNames {
@@ -390,12 +475,24 @@ mod tests {
         fn batches(&self) -> Vec<usize> {
             self.batches.lock().unwrap().clone()
         }
+
+        /// The names of spans written by [`named`], as their numbers.
+        fn numbers(&self) -> Vec<usize> {
+            self.names().iter().map(|n| n.parse().unwrap()).collect()
+        }
+
+        fn batch_bytes(&self) -> Vec<usize> {
+            self.batch_bytes.lock().unwrap().clone()
+        }
     }
 
     impl SpanSink for KeptNames {
         fn export(&mut self, batch: &SpanBatch<'_>) -> Result<(), String> {
+            self.entered.fetch_add(1, Ordering::Relaxed);
             drop(self.hold.lock().unwrap());
             self.batches.lock().unwrap().push(batch.spans);
+            let bytes = batch.runs.iter().map(|(_, run)| run.len()).sum();
+            self.batch_bytes.lock().unwrap().push(bytes);
             if self.failing {
                 return Err("collector is down".to_string());
             }
@@ -413,7 +510,31 @@ mod tests {
             max_queue_size: queue,
             max_batch_size: queue,
             schedule_delay: Duration::from_millis(delay_ms),
+            max_queue_bytes: QUEUE_BYTES,
+            max_batch_bytes: BATCH_BYTES,
         }
+    }
+
+    /// Writes a span whose only field is a name of `length` characters: `number`, padded with
+    /// zeros. Its entry in a batch is the name's length plus 3 bytes of the name's field and 3
+    /// of the entry's when the name is 125 to 16,380 characters long.
+    fn named(number: usize, length: usize) -> impl FnOnce(&mut Vec<u8>) {
+        move |out| {
+            let digits = number.to_string();
+            let name = "0".repeat(length - digits.len()) + &digits;
+            out.push(5 << 3 | 2);
+            let mut rest = name.len();
+            while rest >= 0x80 {
+                out.push((rest & 0x7f) as u8 | 0x80);
+                rest >>= 7;
+            }
+            out.push(rest as u8);
+            out.extend_from_slice(name.as_bytes());
+        }
+    }
+
+    fn scope() -> InstrumentationScope {
+        InstrumentationScope::builder("test").build()
     }
 
     /// A tracer provider whose spans go through a queue configured by `config` into `sink`.
@@ -452,9 +573,8 @@ mod tests {
         let sink = KeptNames::default();
         let dropped = Arc::new(AtomicU64::new(0));
         let batches_of_4 = QueueConfig {
-            max_queue_size: 64,
             max_batch_size: 4,
-            schedule_delay: Duration::from_secs(600),
+            ..config(64, 600_000)
         };
         let provider = provider(sink.clone(), batches_of_4, &dropped);
         end_spans(&provider, 4);
@@ -509,6 +629,75 @@ mod tests {
     }
 
     #[test]
+    fn a_batch_carries_at_most_its_bytes_and_a_longer_span_goes_alone() {
+        let sink = KeptNames::default();
+        let dropped = Arc::new(AtomicU64::new(0));
+        let thousand_bytes = QueueConfig {
+            max_batch_bytes: 1000,
+            ..config(100, 600_000)
+        };
+        let processor =
+            QueuedSpanProcessor::start(sink.clone(), thousand_bytes, dropped.clone()).unwrap();
+        let queue = processor.queue();
+        // Entries of 306 bytes, and one of 2,006.
+        let lengths = [300, 300, 300, 2000, 300, 300, 300, 300];
+        for (number, &length) in lengths.iter().enumerate() {
+            queue.push(&scope(), named(number, length));
+        }
+        processor.force_flush().unwrap();
+        assert_eq!(sink.numbers(), [0, 1, 2, 3, 4, 5, 6, 7]);
+        assert_eq!(sink.batches(), [3, 1, 3, 1]);
+        assert_eq!(sink.batch_bytes(), [918, 2006, 918, 306]);
+        assert_eq!(dropped.load(Ordering::Relaxed), 0);
+        processor.shutdown().unwrap();
+    }
+
+    #[test]
+    fn spans_waiting_are_bounded_in_bytes_and_the_rest_dropped_and_counted() {
+        // The collector does not answer: the export thread waits in its first export while the
+        // spans ended meanwhile fill the queue's 2,000 bytes, 506 bytes each.
+        let sink = KeptNames::default();
+        let held = sink.hold.clone();
+        let hold = held.lock().unwrap();
+        let dropped = Arc::new(AtomicU64::new(0));
+        let two_thousand_bytes = QueueConfig {
+            max_batch_size: 1,
+            max_queue_bytes: 2000,
+            ..config(100, 600_000)
+        };
+        let processor =
+            QueuedSpanProcessor::start(sink.clone(), two_thousand_bytes, dropped.clone()).unwrap();
+        let queue = processor.queue();
+        queue.push(&scope(), named(0, 500));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while sink.entered.load(Ordering::Relaxed) == 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        for number in 1..=10 {
+            queue.push(&scope(), named(number, 500));
+        }
+        assert_eq!(dropped.load(Ordering::Relaxed), 6);
+
+        drop(hold);
+        processor.force_flush().unwrap();
+        queue.push(&scope(), named(11, 500));
+        processor.force_flush().unwrap();
+        assert_eq!(sink.numbers(), [0, 1, 2, 3, 4, 11]);
+        assert_eq!(dropped.load(Ordering::Relaxed), 6);
+        processor.shutdown().unwrap();
+    }
+
+    #[test]
+    fn emptied_span_entries_give_back_what_a_burst_grew_beyond_the_kept_capacity() {
+        let mut entries = SpanEntries::default();
+        entries.push(&scope(), named(0, 3 * KEPT_CAPACITY));
+        entries.clear();
+        let (_, run, count) = &entries.groups[0];
+        assert_eq!((run.len(), *count), (0, 0));
+        assert!(run.capacity() <= KEPT_CAPACITY, "{}", run.capacity());
+    }
+
+    #[test]
     fn a_failed_export_counts_its_spans_as_dropped() {
         let dropped = Arc::new(AtomicU64::new(0));
         let failing = KeptNames {
@@ -536,6 +725,8 @@ mod tests {
                 max_queue_size: 100,
                 max_batch_size: 100,
                 schedule_delay: Duration::from_millis(250),
+                max_queue_bytes: 64 << 20,
+                max_batch_bytes: 4 << 20,
             }
         );
         assert_eq!(
@@ -544,6 +735,8 @@ mod tests {
                 max_queue_size: 2048,
                 max_batch_size: 512,
                 schedule_delay: Duration::from_millis(5000),
+                max_queue_bytes: 64 << 20,
+                max_batch_bytes: 4 << 20,
             }
         );
     }

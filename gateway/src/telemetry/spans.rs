@@ -213,6 +213,7 @@ mod tests {
                     max_queue_size: 16,
                     max_batch_size: 16,
                     schedule_delay: Duration::from_secs(60),
+                    ..QueueConfig::from_env(&|_: &str| None)
                 },
                 Arc::new(AtomicU64::new(0)),
             )
