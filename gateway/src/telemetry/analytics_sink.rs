@@ -10,7 +10,7 @@
 
 use std::fs::OpenOptions;
 use std::io::{self, Write};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 use std::time::Duration;
@@ -51,13 +51,14 @@ impl Buffer for Lines {
         self.text.shrink_to(KEPT_CAPACITY);
         self.ends.clear();
     }
+
+    fn bytes(&self) -> usize {
+        self.text.len()
+    }
 }
 
 pub struct AnalyticsSink {
     lines: Arc<Handover<Lines>>,
-    /// Bytes of the lines waiting, against `byte_limit`.
-    waiting_bytes: Arc<AtomicUsize>,
-    byte_limit: usize,
     numbers: AtomicU64,
     signals: SyncSender<Signal>,
     dropped: Arc<AtomicU64>,
@@ -94,22 +95,15 @@ impl AnalyticsSink {
         dropped: Arc<AtomicU64>,
         byte_limit: usize,
     ) -> Result<AnalyticsSink, String> {
-        let lines = Arc::new(Handover::new(QUEUE_LINES));
-        let waiting_bytes = Arc::new(AtomicUsize::new(0));
+        let lines = Arc::new(Handover::new(QUEUE_LINES, byte_limit));
         let (signals, received) = sync_channel(1);
-        let writer_side = Queue {
-            lines: lines.clone(),
-            waiting_bytes: waiting_bytes.clone(),
-        };
-        let counted = dropped.clone();
+        let (taken, counted) = (lines.clone(), dropped.clone());
         std::thread::Builder::new()
             .name("analytics-log".to_string())
-            .spawn(move || write_lines(writer, &writer_side, received, &counted))
+            .spawn(move || write_lines(writer, &taken, received, &counted))
             .map_err(|e| format!("cannot start the analytics writer: {e}"))?;
         Ok(AnalyticsSink {
             lines,
-            waiting_bytes,
-            byte_limit,
             numbers: AtomicU64::new(0),
             signals,
             dropped,
@@ -119,24 +113,15 @@ impl AnalyticsSink {
     /// Queues one record, which `write` appends to the buffer it is given (without a newline);
     /// never waits.
     pub fn send(&self, write: impl FnOnce(&mut Vec<u8>)) {
-        // A line's length is known only once it is written, so the limit can be passed by the
-        // lines that found it not reached yet: by at most one line per thread.
-        if self.waiting_bytes.load(Ordering::Relaxed) >= self.byte_limit {
-            self.dropped.fetch_add(1, Ordering::Relaxed);
-            return;
-        }
         let appended = self.lines.append(|buffer| {
             // Numbered inside the buffer's lock, so that a line is numbered after every line
             // the writer has already taken from this buffer.
             let number = self.numbers.fetch_add(1, Ordering::Relaxed);
-            let start = buffer.text.len();
             write(&mut buffer.text);
             buffer.text.push(b'\n');
             buffer.ends.push((number, buffer.text.len()));
-            self.waiting_bytes
-                .fetch_add(buffer.text.len() - start, Ordering::Relaxed);
         });
-        match appended {
+        match appended.map(|appended| appended.items) {
             None => {
                 self.dropped.fetch_add(1, Ordering::Relaxed);
             }
@@ -158,22 +143,15 @@ impl AnalyticsSink {
     }
 }
 
-/// The writer's side of the queue.
-struct Queue {
-    lines: Arc<Handover<Lines>>,
-    waiting_bytes: Arc<AtomicUsize>,
-}
-
 /// Waits for lines, lets them gather for a tick, writes what the buffers hold in one write and
 /// flushes, so that a line is visible within a tick without a write per line; then waits again
 /// once the buffers are empty.
 fn write_lines(
     mut out: Box<dyn Write + Send>,
-    queue: &Queue,
+    lines: &Handover<Lines>,
     signals: Receiver<Signal>,
     dropped: &AtomicU64,
 ) {
-    let lines = &*queue.lines;
     let (mut taken, mut spares) = (Vec::new(), Vec::new());
     let mut merged = Lines::default();
     let mut health = TargetHealth::new(
@@ -182,8 +160,6 @@ fn write_lines(
     );
     let mut write_taken = |out: &mut Box<dyn Write + Send>| {
         lines.take(&mut taken, &mut spares);
-        let bytes: usize = taken.iter().map(|buffer| buffer.text.len()).sum();
-        queue.waiting_bytes.fetch_sub(bytes, Ordering::Relaxed);
         merge_in_order(&taken, &mut merged);
         for mut buffer in taken.drain(..) {
             buffer.clear();

@@ -17,6 +17,9 @@ use std::sync::Mutex;
 /// [`KEPT_CAPACITY`].
 pub trait Buffer: Default + Send {
     fn clear(&mut self);
+
+    /// The bytes its items take, counted against the handover's byte limit.
+    fn bytes(&self) -> usize;
 }
 
 /// The bytes a buffer keeps allocated when it is emptied. A burst of long items (spans or lines
@@ -29,6 +32,10 @@ impl Buffer for Vec<u8> {
     fn clear(&mut self) {
         Vec::clear(self);
         self.shrink_to(KEPT_CAPACITY);
+    }
+
+    fn bytes(&self) -> usize {
+        self.len()
     }
 }
 
@@ -45,6 +52,19 @@ pub struct Handover<B> {
     /// Items appended and not yet taken, over all buffers.
     pending: AtomicUsize,
     limit: usize,
+    /// Bytes of the items appended and not yet taken, over all buffers.
+    pending_bytes: AtomicUsize,
+    byte_limit: usize,
+}
+
+/// What waits once an item was appended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Appended {
+    /// Items, this one included.
+    pub items: usize,
+    /// Bytes before this item, and with it.
+    pub bytes_before: usize,
+    pub bytes_after: usize,
 }
 
 /// Numbers threads in the order they first append to any handover; a thread's buffer is the
@@ -66,25 +86,32 @@ fn thread_number() -> usize {
 }
 
 impl<B: Buffer> Handover<B> {
-    /// A handover that holds at most `limit` items waiting, in a buffer per thread for up to
-    /// twice as many threads as the machine has cores (the workers, and the few other threads
-    /// that end spans).
-    pub fn new(limit: usize) -> Handover<B> {
+    /// A handover that holds at most `limit` items and `byte_limit` bytes waiting, in a buffer per
+    /// thread for up to twice as many threads as the machine has cores (the workers, and the few
+    /// other threads that end spans).
+    pub fn new(limit: usize, byte_limit: usize) -> Handover<B> {
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
-        Handover::with_buffers(limit, (cores * 2).clamp(4, 64))
+        Handover::with_buffers(limit, byte_limit, (cores * 2).clamp(4, 64))
     }
 
-    fn with_buffers(limit: usize, buffers: usize) -> Handover<B> {
+    fn with_buffers(limit: usize, byte_limit: usize, buffers: usize) -> Handover<B> {
         Handover {
             slots: (0..buffers).map(|_| Slot::default()).collect(),
             pending: AtomicUsize::new(0),
             limit,
+            pending_bytes: AtomicUsize::new(0),
+            byte_limit,
         }
     }
 
-    /// Appends one item, written by `write` into this thread's buffer. Returns how many items
-    /// wait now, this one included; or `None`, without calling `write`, when `limit` wait already.
-    pub fn append(&self, write: impl FnOnce(&mut B)) -> Option<usize> {
+    /// Appends one item, written by `write` into this thread's buffer, and says what waits now;
+    /// or returns `None`, without calling `write`, when `limit` items or `byte_limit` bytes wait
+    /// already. An item's length is known only once it is written, so the byte limit can be
+    /// passed by the items that found it not reached yet: by at most one item per thread.
+    pub fn append(&self, write: impl FnOnce(&mut B)) -> Option<Appended> {
+        if self.pending_bytes.load(Ordering::Relaxed) >= self.byte_limit {
+            return None;
+        }
         let waiting = self.pending.fetch_add(1, Ordering::Relaxed);
         if waiting >= self.limit {
             self.pending.fetch_sub(1, Ordering::Relaxed);
@@ -92,9 +119,18 @@ impl<B: Buffer> Handover<B> {
         }
         let slot = &self.slots[thread_number() % self.slots.len()];
         let mut guard = slot.buffer.lock().unwrap_or_else(|e| e.into_inner());
+        let start = guard.0.bytes();
         write(&mut guard.0);
         guard.1 += 1;
-        Some(waiting + 1)
+        // Added under the buffer's lock, under which `take` takes the buffer, so that `take`
+        // never subtracts bytes not added yet.
+        let added = guard.0.bytes() - start;
+        let bytes_before = self.pending_bytes.fetch_add(added, Ordering::Relaxed);
+        Some(Appended {
+            items: waiting + 1,
+            bytes_before,
+            bytes_after: bytes_before + added,
+        })
     }
 
     /// How many items wait.
@@ -106,6 +142,7 @@ impl<B: Buffer> Handover<B> {
     /// a new one) in its place. Returns the number of items taken.
     pub fn take(&self, taken: &mut Vec<B>, spares: &mut Vec<B>) -> usize {
         let mut total = 0;
+        let mut bytes = 0;
         for slot in self.slots.iter() {
             let mut guard = slot.buffer.lock().unwrap_or_else(|e| e.into_inner());
             if guard.1 == 0 {
@@ -115,9 +152,11 @@ impl<B: Buffer> Handover<B> {
             let count = std::mem::take(&mut guard.1);
             drop(guard);
             total += count;
+            bytes += buffer.bytes();
             taken.push(buffer);
         }
         self.pending.fetch_sub(total, Ordering::Relaxed);
+        self.pending_bytes.fetch_sub(bytes, Ordering::Relaxed);
         total
     }
 }
@@ -128,15 +167,17 @@ mod tests {
     use std::sync::Arc;
 
     fn append_line(handover: &Handover<Vec<u8>>, line: &str) -> Option<usize> {
-        handover.append(|buffer| {
-            buffer.extend_from_slice(line.as_bytes());
-            buffer.push(b'\n');
-        })
+        handover
+            .append(|buffer| {
+                buffer.extend_from_slice(line.as_bytes());
+                buffer.push(b'\n');
+            })
+            .map(|appended| appended.items)
     }
 
     #[test]
     fn items_of_one_thread_are_taken_in_the_order_they_were_appended() {
-        let handover = Handover::with_buffers(10, 4);
+        let handover = Handover::with_buffers(10, usize::MAX, 4);
         assert_eq!(append_line(&handover, "a"), Some(1));
         assert_eq!(append_line(&handover, "b"), Some(2));
         let (mut taken, mut spares) = (Vec::new(), Vec::new());
@@ -150,7 +191,7 @@ mod tests {
 
     #[test]
     fn a_full_handover_refuses_without_writing() {
-        let handover = Handover::with_buffers(2, 4);
+        let handover = Handover::with_buffers(2, usize::MAX, 4);
         assert_eq!(append_line(&handover, "a"), Some(1));
         assert_eq!(append_line(&handover, "b"), Some(2));
         assert_eq!(handover.append(|_| panic!("written when full")), None);
@@ -162,7 +203,7 @@ mod tests {
 
     #[test]
     fn items_from_many_threads_are_all_taken_and_a_spare_takes_a_buffers_place() {
-        let handover = Arc::new(Handover::with_buffers(100, 8));
+        let handover = Arc::new(Handover::with_buffers(100, usize::MAX, 8));
         let writers: Vec<_> = (0..4)
             .map(|t| {
                 let handover = handover.clone();

@@ -22,7 +22,7 @@
 //! a MiB each. A queue of 2,048 such spans would be gigabytes, and a batch of 512 a request body
 //! that collectors refuse (the OpenTelemetry Collector's HTTP receiver takes 20 MiB by default).
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -81,18 +81,10 @@ pub struct SpanEntries {
 }
 
 impl SpanEntries {
-    /// Appends one span and returns the length of its entry.
-    fn push(&mut self, scope: &InstrumentationScope, span: impl FnOnce(&mut Vec<u8>)) -> usize {
+    fn push(&mut self, scope: &InstrumentationScope, span: impl FnOnce(&mut Vec<u8>)) {
         let (_, run, count) = self.group(scope);
-        let start = run.len();
         span_entry(run, span);
         *count += 1;
-        run.len() - start
-    }
-
-    /// The bytes of every span entry held.
-    fn bytes(&self) -> usize {
-        self.groups.iter().map(|(_, run, _)| run.len()).sum()
     }
 
     fn append(&mut self, scope: &InstrumentationScope, run: &[u8], spans: usize) {
@@ -124,6 +116,10 @@ impl Buffer for SpanEntries {
             run.shrink_to(KEPT_CAPACITY);
             *count = 0;
         }
+    }
+
+    fn bytes(&self) -> usize {
+        self.groups.iter().map(|(_, run, _)| run.len()).sum()
     }
 }
 
@@ -161,11 +157,8 @@ enum Signal {
 /// The spans ended and not yet taken, and how to tell the export thread about them.
 struct Shared {
     spans: Handover<SpanEntries>,
-    /// Bytes of the span entries waiting in `spans`, against `queue_bytes`.
-    waiting_bytes: AtomicUsize,
     signals: SyncSender<Signal>,
     batch: usize,
-    queue_bytes: usize,
     batch_bytes: usize,
     dropped: Arc<AtomicU64>,
 }
@@ -195,28 +188,14 @@ impl SpanQueue {
     /// dropped when the queue is full.
     pub fn push(&self, scope: &InstrumentationScope, write: impl FnOnce(&mut Vec<u8>)) {
         let shared = &*self.shared;
-        // A span's length is known only once it is written, so the limit can be passed by the
-        // spans that found it not reached yet: by at most one span per thread.
-        if shared.waiting_bytes.load(Ordering::Relaxed) >= shared.queue_bytes {
-            shared.dropped.fetch_add(1, Ordering::Relaxed);
-            return;
-        }
-        let mut bytes = (0, 0);
-        // Counted inside the buffer's lock, so that the export thread, which takes the buffer
-        // under the same lock, never subtracts bytes that were not added yet.
-        let appended = shared.spans.append(|entries| {
-            let added = entries.push(scope, write);
-            let before = shared.waiting_bytes.fetch_add(added, Ordering::Relaxed);
-            bytes = (before, before + added);
-        });
-        let (before, after) = bytes;
-        match appended {
+        match shared.spans.append(|entries| entries.push(scope, write)) {
             None => {
                 shared.dropped.fetch_add(1, Ordering::Relaxed);
             }
-            Some(waiting)
-                if waiting == shared.batch
-                    || (before < shared.batch_bytes && after >= shared.batch_bytes) =>
+            Some(appended)
+                if appended.items == shared.batch
+                    || (appended.bytes_before < shared.batch_bytes
+                        && appended.bytes_after >= shared.batch_bytes) =>
             {
                 let _ = shared.signals.try_send(Signal::BatchReady);
             }
@@ -242,11 +221,9 @@ impl QueuedSpanProcessor {
     ) -> std::io::Result<QueuedSpanProcessor> {
         let (signals, received) = sync_channel(SIGNALS);
         let shared = Arc::new(Shared {
-            spans: Handover::new(config.max_queue_size),
-            waiting_bytes: AtomicUsize::new(0),
+            spans: Handover::new(config.max_queue_size, config.max_queue_bytes),
             signals,
             batch: config.max_batch_size,
-            queue_bytes: config.max_queue_bytes,
             batch_bytes: config.max_batch_bytes.max(1),
             dropped,
         });
@@ -334,10 +311,6 @@ impl<S: SpanSink> Exporter<S> {
     fn export(&mut self, everything: bool) -> bool {
         let shared = self.shared.clone();
         shared.spans.take(&mut self.taken, &mut self.spares);
-        let taken_bytes: usize = self.taken.iter().map(SpanEntries::bytes).sum();
-        shared
-            .waiting_bytes
-            .fetch_sub(taken_bytes, Ordering::Relaxed);
         let runs: Vec<(&InstrumentationScope, &[u8], usize)> = std::iter::once(&self.carried)
             .chain(self.taken.iter())
             .flat_map(|entries| entries.groups.iter())
@@ -450,6 +423,7 @@ mod tests {
     use opentelemetry::trace::{Span as _, Tracer, TracerProvider as _};
     use opentelemetry_sdk::trace::SdkTracerProvider;
     use prost::Message as _;
+    use std::sync::atomic::AtomicUsize;
 
     /// Keeps the names of the spans it is sent, decoded from what the processor wrote.
     #[derive(Clone, Default)]
