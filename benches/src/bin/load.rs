@@ -34,7 +34,7 @@ fn check_stop() -> Res<()> {
 
 const USAGE: &str =
     "load [--duration SECS (10)] [--rounds 2] [--connections 1,16,64] [--chunks 20] \
-[--delay-ms 0] [--probes 2000] [--streams 1000] [--otlp [--sink]] [--no-one-core] [--mock-workers 1] \
+[--delay-ms 0] [--probes 2000] [--streams 1000] [--otlp [--sink]] [--floor] [--no-one-core] [--mock-workers 1] \
 [--out FILE] [--only json|stream|anthropic (any other value skips wrk)]";
 
 struct Options {
@@ -50,6 +50,8 @@ struct Options {
     otlp: bool,
     /// With `otlp`, a third gateway exporting to a sink that keeps nothing.
     sink: bool,
+    /// The bare proxy on the gateway's HTTP stack, in the cells it can serve.
+    floor: bool,
     /// The cells at one connection measured again with the request's processes on one core.
     one_core: bool,
     mock_workers: u32,
@@ -69,6 +71,7 @@ impl Options {
             streams: TARGET_STREAMS,
             otlp: false,
             sink: false,
+            floor: false,
             one_core: true,
             mock_workers: 1,
             out: root.join("benches/results/latest.md"),
@@ -95,6 +98,7 @@ impl Options {
                 "--only" => o.only = Some(value()?),
                 "--otlp" => o.otlp = true,
                 "--sink" => o.sink = true,
+                "--floor" => o.floor = true,
                 "--no-one-core" => o.one_core = false,
                 "-h" | "--help" => {
                     println!("{USAGE}");
@@ -408,50 +412,65 @@ fn median(mut values: Vec<f64>) -> f64 {
     }
 }
 
+/// The proxies a cell can measure, in the order they take their first turn.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Proxy {
+    Nginx,
+    /// The gateway under test, exporting to the collector when `--otlp` is given.
+    Gateway,
+    /// The same gateway without span or metric export.
+    Unexported,
+    /// The same gateway exporting to a sink that keeps nothing.
+    ToSink,
+    /// The bare proxy on the gateway's HTTP stack (`bare-proxy`).
+    Floor,
+}
+
 /// One cell measured in `rounds` rounds: the direct upstream (when there is one), then each of
-/// `proxies` (nginx, the gateway, then the gateway without span export and the one exporting to a
-/// sink when they run), the first of them moving to the back each round: with two, nginx goes
-/// first in even rounds and the gateway in odd ones. The machine's speed drifts by a third within
-/// minutes here; alternating short runs lets a drift weigh on every proxy alike instead of on
-/// whichever ran in the slow minute.
+/// `proxies` (nginx and the gateway, then those of the companions that run), the first of them
+/// moving to the back each round: with two, nginx goes first in even rounds and the gateway in
+/// odd ones. The machine's speed drifts by a third within minutes here; alternating short runs
+/// lets a drift weigh on every proxy alike instead of on whichever ran in the slow minute.
 fn alternate(
     rounds: u64,
     mut direct: impl FnMut() -> Res<Option<Load>>,
-    proxies: usize,
+    proxies: &[Proxy],
     mut proxy: impl FnMut(usize) -> Res<Load>,
 ) -> Res<Cell> {
-    if proxies < 2 {
+    let position = |role: Proxy| proxies.iter().position(|&p| p == role);
+    let (Some(nginx), Some(gateway)) = (position(Proxy::Nginx), position(Proxy::Gateway)) else {
         return Err("a cell needs nginx and the gateway".into());
-    }
+    };
     let mut directs = Vec::new();
-    let mut runs: Vec<Vec<Load>> = vec![Vec::new(); proxies];
+    let mut runs: Vec<Vec<Load>> = vec![Vec::new(); proxies.len()];
     for round in 0..rounds as usize {
         directs.extend(direct()?);
-        for turn in 0..proxies {
-            let p = (round + turn) % proxies;
+        for turn in 0..proxies.len() {
+            let p = (round + turn) % proxies.len();
             runs[p].push(proxy(p)?);
         }
     }
     let ratios = |p: usize| -> Vec<f64> {
-        runs[0]
+        runs[nginx]
             .iter()
             .zip(&runs[p])
             .map(|(n, g)| g.rps / n.rps)
             .collect()
     };
+    let companion = |role: Proxy| {
+        position(role).map(|p| Companion {
+            load: Load::combine(&runs[p]),
+            round_ratios: ratios(p),
+        })
+    };
     Ok(Cell {
         direct: (!directs.is_empty()).then(|| Load::combine(&directs)),
-        nginx: Load::combine(&runs[0]),
-        gateway: Load::combine(&runs[1]),
-        round_ratios: ratios(1),
-        unexported: runs.get(2).map(|u| Companion {
-            load: Load::combine(u),
-            round_ratios: ratios(2),
-        }),
-        to_sink: runs.get(3).map(|u| Companion {
-            load: Load::combine(u),
-            round_ratios: ratios(3),
-        }),
+        nginx: Load::combine(&runs[nginx]),
+        gateway: Load::combine(&runs[gateway]),
+        round_ratios: ratios(gateway),
+        unexported: companion(Proxy::Unexported),
+        to_sink: companion(Proxy::ToSink),
+        floor: companion(Proxy::Floor),
     })
 }
 
@@ -466,11 +485,14 @@ struct Cell {
     unexported: Option<Companion>,
     /// The gateway exporting to a sink that keeps nothing.
     to_sink: Option<Companion>,
+    /// The bare proxy on the gateway's HTTP stack.
+    floor: Option<Companion>,
 }
 
-/// Another gateway measured in the same rounds as the one that exports to the collector: without
-/// export, it shows how much of the gap to nginx is span export's and the collector's; exporting
-/// to a sink, how much of that is the gateway's own span path.
+/// Another proxy measured in the same rounds as the gateway that exports to the collector:
+/// the gateway without export shows how much of the gap to nginx is span export's and the
+/// collector's; exporting to a sink, how much of that is the gateway's own span path; the bare
+/// proxy, how much of the rest is the HTTP stack's.
 struct Companion {
     load: Load,
     /// its RPS over nginx's, each round.
@@ -901,6 +923,21 @@ fn main() -> Res<()> {
         )?),
         None => None,
     };
+    // With --floor, the bare proxy on the gateway's HTTP stack, to the mock: how far the stack
+    // alone is from nginx, and so how much of the gateway's gap is its own work.
+    let floor = if opts.floor {
+        let port = free_port()?;
+        let pid = children.spawn(
+            "bare-proxy",
+            Command::new(release.join("bare-proxy"))
+                .args(["--listen", &format!("127.0.0.1:{port}")])
+                .args(["--upstream", &format!("http://127.0.0.1:{mock}")]),
+        )?;
+        wait_for_port(port, "the bare proxy")?;
+        Some((pid, port))
+    } else {
+        None
+    };
 
     std::thread::sleep(Duration::from_millis(300));
 
@@ -929,28 +966,37 @@ fn main() -> Res<()> {
     let nginx_url = format!("http://127.0.0.1:{nginx}/v1/chat/completions");
     let gateway_url = |port: u16, path: &str| format!("http://127.0.0.1:{port}{path}");
 
-    // Each proxy of a cell, nginx first: its pid and the URL that reaches the mock through it.
-    let targets = |path: &str| -> Vec<(u32, String)> {
+    // Each proxy of a cell, nginx first: what it is, its pid and the URL that reaches the mock
+    // through it. The bare proxy relays and cannot translate, so it serves the OpenAI cells only.
+    let targets = |path: &str, with_floor: bool| -> Vec<(Proxy, u32, String)> {
         let mut targets = vec![
-            (nginx_pid, nginx_url.clone()),
-            (gateway_pid, gateway_url(gateway, path)),
+            (Proxy::Nginx, nginx_pid, nginx_url.clone()),
+            (Proxy::Gateway, gateway_pid, gateway_url(gateway, path)),
         ];
-        targets.extend(
-            unexported
-                .into_iter()
-                .chain(to_sink)
-                .map(|(pid, port, _)| (pid, gateway_url(port, path))),
-        );
+        for (role, started) in [(Proxy::Unexported, unexported), (Proxy::ToSink, to_sink)] {
+            if let Some((pid, port, _)) = started {
+                targets.push((role, pid, gateway_url(port, path)));
+            }
+        }
+        if let Some((pid, port)) = floor.filter(|_| with_floor) {
+            targets.push((Proxy::Floor, pid, gateway_url(port, "/v1/chat/completions")));
+        }
         targets
     };
-    let openai_targets = targets("/openai/v1/chat/completions");
-    let anthropic_targets = targets("/anthropic/v1/chat/completions");
-    let names = match (unexported, to_sink) {
-        (Some(_), Some(_)) => {
-            "nginx, gateway, gateway without span export, gateway exporting to a sink"
-        }
-        (Some(_), None) => "nginx, gateway, gateway without span export",
-        _ => "nginx, gateway",
+    let openai_targets = targets("/openai/v1/chat/completions", true);
+    let anthropic_targets = targets("/anthropic/v1/chat/completions", false);
+    let names = |targets: &[(Proxy, u32, String)]| {
+        targets
+            .iter()
+            .map(|(role, _, _)| match role {
+                Proxy::Nginx => "nginx",
+                Proxy::Gateway => "gateway",
+                Proxy::Unexported => "gateway without span export",
+                Proxy::ToSink => "gateway exporting to a sink",
+                Proxy::Floor => "bare proxy",
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
     };
 
     let d = opts.slice();
@@ -979,8 +1025,9 @@ fn main() -> Res<()> {
             }
             for &c in connections {
                 eprintln!(
-                    "{scenario}, {c} connections{placed}: {}{names}; {} rounds of {d} s",
+                    "{scenario}, {c} connections{placed}: {}{}; {} rounds of {d} s",
                     if direct { "direct, " } else { "" },
+                    names(targets),
                     opts.rounds
                 );
                 let cell = alternate(
@@ -992,9 +1039,9 @@ fn main() -> Res<()> {
                             Ok(None)
                         }
                     },
-                    targets.len(),
+                    &targets.iter().map(|(role, _, _)| *role).collect::<Vec<_>>(),
                     |p| {
-                        let (pid, url) = &targets[p];
+                        let (_, pid, url) = &targets[p];
                         measured(url, script, c, d, &[*pid], &collector_pids)
                     },
                 )?;
@@ -1016,6 +1063,7 @@ fn main() -> Res<()> {
         // The harness itself, so that wrk starts there; not its other children (the collector).
         let mut pinned = vec![std::process::id(), mock_pid, gateway_pid];
         pinned.extend(unexported.into_iter().chain(to_sink).map(|(pid, _, _)| pid));
+        pinned.extend(floor.map(|(pid, _)| pid));
         pinned.extend(family(&[nginx_pid]).into_iter().map(|(pid, _)| pid));
         set_affinity(&pinned, Some(ONE_CORE))?;
         let measured = measure_cells(&[1], ", on one core");
@@ -1055,6 +1103,15 @@ fn main() -> Res<()> {
 /// The number of open streams the RSS target is stated for.
 const TARGET_STREAMS: usize = 1000;
 
+/// The CPU per request a proxy and its collector may spend together for `ratio` of nginx's
+/// requests per second, when the load keeps `cores` cores busy: at that rate a request has
+/// `cores / (ratio × nginx's RPS)` of CPU time, of which wrk and the mock take what they took in
+/// nginx's runs, `cores / nginx's RPS` less nginx's own CPU per request.
+fn budget_us(ratio: f64, cores: f64, nginx: &Load) -> f64 {
+    let others = cores * 1e6 / nginx.rps - nginx.proxy_cpu_us;
+    cores * 1e6 / (ratio * nginx.rps) - others
+}
+
 fn verdict(ok: bool) -> &'static str {
     if ok {
         "met"
@@ -1088,13 +1145,21 @@ fn report(
          each going first in turn (figures over all rounds; p50 and p99 the median of the \
          rounds'); {chunks} chunks per stream, {delay} ms apart; gateway: {telemetry}.\n",
         std::thread::available_parallelism().map_or(0, |n| n.get()),
-        proxies = if rows.iter().any(|r| r.cell.to_sink.is_some()) {
-            "three gateways (the second without span export, the third exporting to a sink)"
-        } else if rows.iter().any(|r| r.cell.unexported.is_some()) {
-            "both gateways (the second without span export)"
-        } else {
-            "the gateway"
-        },
+        proxies = format!(
+            "{}{}",
+            if rows.iter().any(|r| r.cell.to_sink.is_some()) {
+                "three gateways (the second without span export, the third exporting to a sink)"
+            } else if rows.iter().any(|r| r.cell.unexported.is_some()) {
+                "both gateways (the second without span export)"
+            } else {
+                "the gateway"
+            },
+            if rows.iter().any(|r| r.cell.floor.is_some()) {
+                ", and the bare proxy in the OpenAI cells"
+            } else {
+                ""
+            }
+        ),
         rounds = opts.rounds,
         slice = opts.slice(),
         chunks = opts.chunks,
@@ -1137,7 +1202,8 @@ fn report(
                 + r.cell.nginx.errors
                 + r.cell.gateway.errors
                 + r.cell.unexported.as_ref().map_or(0, |u| u.load.errors)
-                + r.cell.to_sink.as_ref().map_or(0, |u| u.load.errors),
+                + r.cell.to_sink.as_ref().map_or(0, |u| u.load.errors)
+                + r.cell.floor.as_ref().map_or(0, |u| u.load.errors),
         );
     }
     let _ = writeln!(
@@ -1218,6 +1284,53 @@ fn report(
                 k.load.proxy_cpu_us,
                 u.load.proxy_cpu_us,
                 r.cell.gateway.proxy_cpu_us,
+            );
+        }
+    }
+    if rows.iter().any(|r| r.cell.floor.is_some()) {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+        let _ = writeln!(
+            s,
+            "\nThe HTTP stack's share: `bare-proxy`, actix-web in and awc out as the gateway sets \
+             them up and nothing else (no routing, JSON or telemetry), measured in the same rounds. \
+             Budget: the CPU per request that the 0.9× target leaves the proxy and the collector \
+             together, when wrk, the mock and the proxy keep all {cores} cores busy: {cores} cores \
+             over 0.9× nginx's RPS, less what wrk and the mock took per request in nginx's runs \
+             ({cores} cores over nginx's RPS, less nginx's own CPU per request); given from 16 \
+             connections, where the cores are busy.\n"
+        );
+        let _ = writeln!(s, "| scenario | conns | **bare proxy/nginx** | per round | gateway without export/nginx | gateway/nginx | CPU µs per request: nginx / bare proxy / gateway without export / gateway + collector | bare proxy + collector | budget at 0.9× |");
+        let _ = writeln!(s, "|---|---:|---:|---|---:|---:|---|---:|---:|");
+        for r in rows {
+            let Some(f) = &r.cell.floor else {
+                continue;
+            };
+            let n = &r.cell.nginx;
+            let plain = r
+                .cell
+                .unexported
+                .as_ref()
+                .map_or(&r.cell.gateway, |u| &u.load);
+            let collector = r.cell.gateway.collector_cpu_us;
+            let budget = if r.connections >= 16 {
+                format!("{:.1}", budget_us(0.9, cores, n))
+            } else {
+                "–".to_string()
+            };
+            let _ = writeln!(
+                s,
+                "| {} | {} | **{:.2}×** | {} | {:.2}× | {:.2}× | {:.1} / {:.1} / {:.1} / {:.1} | {:.1} | {budget} |",
+                r.scenario,
+                r.connections,
+                f.load.rps / n.rps,
+                per_round(&f.round_ratios),
+                plain.rps / n.rps,
+                r.cell.gateway.rps / n.rps,
+                n.proxy_cpu_us,
+                f.load.proxy_cpu_us,
+                plain.proxy_cpu_us,
+                r.cell.gateway.proxy_cpu_us + collector,
+                f.load.proxy_cpu_us + collector,
             );
         }
     }
@@ -1460,7 +1573,7 @@ mod tests {
                 order.borrow_mut().push("direct");
                 Ok(Some(run(100.0, 100, 1.0, 0.0)))
             },
-            2,
+            &[Proxy::Nginx, Proxy::Gateway],
             |p| {
                 order.borrow_mut().push(["nginx", "gateway"][p]);
                 Ok([run(100.0, 100, 1.0, 20.0), run(80.0, 80, 1.0, 30.0)][p])
@@ -1486,7 +1599,7 @@ mod tests {
         let cell = alternate(
             3,
             || Ok(None),
-            3,
+            &[Proxy::Nginx, Proxy::Gateway, Proxy::Unexported],
             |p| {
                 order.borrow_mut().push(p);
                 Ok([
@@ -1510,7 +1623,12 @@ mod tests {
         let cell = alternate(
             2,
             || Ok(None),
-            4,
+            &[
+                Proxy::Nginx,
+                Proxy::Gateway,
+                Proxy::Unexported,
+                Proxy::ToSink,
+            ],
             |p| {
                 Ok([
                     run(100.0, 100, 1.0, 20.0),
@@ -1528,7 +1646,41 @@ mod tests {
     }
 
     #[test]
+    fn the_bare_proxy_is_a_companion_of_its_own_whatever_else_runs() {
+        let cell = alternate(
+            2,
+            || Ok(None),
+            &[Proxy::Nginx, Proxy::Gateway, Proxy::Floor],
+            |p| {
+                Ok([
+                    run(100.0, 100, 1.0, 20.0),
+                    run(70.0, 70, 1.0, 30.0),
+                    run(98.0, 98, 1.0, 21.0),
+                ][p])
+            },
+        )
+        .unwrap();
+        assert!(cell.unexported.is_none() && cell.to_sink.is_none());
+        let floor = cell.floor.unwrap();
+        assert_eq!(floor.load.requests, 196);
+        assert_eq!(floor.round_ratios, [0.98, 0.98]);
+    }
+
+    #[test]
     fn a_cell_needs_nginx_and_the_gateway() {
-        assert!(alternate(1, || Ok(None), 1, |_| Ok(run(1.0, 1, 1.0, 1.0))).is_err());
+        let one = |_| Ok(run(1.0, 1, 1.0, 1.0));
+        assert!(alternate(1, || Ok(None), &[Proxy::Nginx], one).is_err());
+        assert!(alternate(1, || Ok(None), &[Proxy::Nginx, Proxy::Floor], one).is_err());
+    }
+
+    #[test]
+    fn a_proxy_spending_the_budget_runs_at_the_ratio_it_was_computed_for() {
+        // nginx: 50,000 requests per second on 2 busy cores, 16 µs of them its own; wrk and the
+        // mock take the other 24 µs of each request's 40.
+        let nginx = run(50_000.0, 50_000, 1.0, 16.0);
+        let budget = budget_us(0.9, 2.0, &nginx);
+        assert!((budget - (2e6 / 45_000.0 - 24.0)).abs() < 1e-9);
+        let rps = 2e6 / (24.0 + budget);
+        assert!((rps / nginx.rps - 0.9).abs() < 1e-9);
     }
 }

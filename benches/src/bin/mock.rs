@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use actix_web::http::header;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use ai_gateway_benches::flag;
 use bytes::Bytes;
 use futures_util::stream::{self, Stream, StreamExt};
 
@@ -110,16 +111,6 @@ async fn anthropic(req: HttpRequest, body: Bytes, bodies: web::Data<Bodies>) -> 
         &bodies.anthropic_events,
         bodies.delay,
     )
-}
-
-fn flag<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> Result<T, String> {
-    match args.iter().position(|a| a == name) {
-        None => Ok(default),
-        Some(i) => args
-            .get(i + 1)
-            .and_then(|v| v.parse().ok())
-            .ok_or_else(|| format!("{name} needs a valid value")),
-    }
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
