@@ -8,7 +8,7 @@
 //! `Content-Type` and `Authorization` go with it, and the response's status, `Content-Type` and
 //! body (streamed as it arrives) come back.
 //!
-//! `bare-proxy --listen 127.0.0.1:9000 --upstream http://127.0.0.1:9100 [--workers 2]`
+//! `bare-proxy --listen 127.0.0.1:9000 --upstream http://127.0.0.1:9100 [--workers CORES]`
 
 use std::time::Duration;
 
@@ -71,7 +71,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let listen: String = flag(&args, "--listen", "127.0.0.1:9000".to_string())?;
     let base: String = flag(&args, "--upstream", "http://127.0.0.1:9100".to_string())?;
-    let workers: usize = flag(&args, "--workers", 2)?;
+    // The gateway's default: a worker per core.
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let workers: usize = flag(&args, "--workers", cores)?;
     let base = base.trim_end_matches('/').to_string();
     // awc's connector builds a TLS configuration even for plain-HTTP upstreams.
     let _ = rustls::crypto::ring::default_provider().install_default();
