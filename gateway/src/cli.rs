@@ -91,6 +91,17 @@ pub struct ServeArgs {
     #[arg(long, env = "AI_GATEWAY_WORKERS", value_name = "N")]
     pub workers: Option<usize>,
 
+    /// Seconds an upstream keep-alive connection may stay idle before the gateway closes it
+    /// (Kong's `upstream_keepalive_idle_timeout`).
+    #[arg(
+        long,
+        env = "AI_GATEWAY_UPSTREAM_KEEPALIVE_IDLE_TIMEOUT",
+        value_name = "SECONDS",
+        default_value_t = 60,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub upstream_keepalive_idle_timeout: u64,
+
     #[command(flatten)]
     pub telemetry: TelemetryArgs,
 }

@@ -3,6 +3,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::admin::{AdminState, ProviderStatus, SkippedStatus};
 use crate::cli::{CheckArgs, ProvidersArgs, ServeArgs};
@@ -185,8 +186,14 @@ pub fn serve(args: ServeArgs) -> i32 {
     let system = actix_rt::System::new();
     let serving = telemetry.clone();
     let result = system.block_on(async move {
-        let (proxy, proxy_addrs) =
-            crate::server::bind_proxy(runtime, directory, serving, args.listen, workers)?;
+        let (proxy, proxy_addrs) = crate::server::bind_proxy(
+            runtime,
+            directory,
+            serving,
+            args.listen,
+            workers,
+            Duration::from_secs(args.upstream_keepalive_idle_timeout),
+        )?;
         let (admin, admin_addrs) = crate::admin::bind_admin(admin_state, args.admin_listen)?;
         let first = |addrs: &[std::net::SocketAddr]| {
             addrs

@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use actix::{Actor, Addr};
 use actix_web::{web, App, HttpServer};
@@ -67,6 +68,7 @@ pub fn bind_proxy(
     telemetry: Arc<Telemetry>,
     listen: SocketAddr,
     workers: usize,
+    upstream_keepalive: Duration,
 ) -> std::io::Result<(actix_web::dev::Server, Vec<SocketAddr>)> {
     let server = HttpServer::new(move || {
         let stats: Vec<SharedStats> = runtime
@@ -84,7 +86,7 @@ pub fn bind_proxy(
         let clients = runtime
             .services
             .iter()
-            .map(crate::upstream::client_for)
+            .map(|service| crate::upstream::client_for(service, upstream_keepalive))
             .collect();
         App::new()
             .app_data(web::Data::new(WorkerState {

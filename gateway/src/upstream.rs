@@ -31,12 +31,14 @@ fn tls_config() -> Arc<rustls::ClientConfig> {
     Arc::new(config)
 }
 
-pub fn client_for(service: &Service) -> awc::Client {
+/// The client of `service`'s upstream, whose idle keep-alive connections are closed after
+/// `keep_alive`.
+pub fn client_for(service: &Service, keep_alive: Duration) -> awc::Client {
     let connector = awc::Connector::new()
         .rustls_0_23(tls_config())
         .timeout(service.connect_timeout)
         .limit(CONNECTIONS_PER_SERVICE)
-        .conn_keep_alive(Duration::from_secs(60));
+        .conn_keep_alive(keep_alive);
     awc::Client::builder()
         .connector(connector)
         .disable_redirects()

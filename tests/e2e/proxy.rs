@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use ai_gateway_tests::{
     config::{merged, single_route},
-    gateway::Gateway,
+    gateway::{Gateway, Serve},
     http,
     mock::{Gate, MockUpstream, Recorded, Reply},
     paths::{fixture, fixture_json},
@@ -152,6 +152,60 @@ fn after_a_burst_requests_reuse_the_most_recently_used_upstream_connection() {
     // One connection per worker (the gateway under test runs two), not the burst's eight in turn.
     let after_burst = connections(&upstream.requests()[BURST..]);
     assert!(after_burst.len() <= 2, "{after_burst:?}");
+}
+
+/// Upstream connections a burst opened are closed once idle for the keep-alive even when no
+/// request follows (the patched awc under gateway/vendor sweeps its pool), not held until the
+/// next request to that host, as stock awc did: after a spike, the gateway kept thousands of
+/// sockets, most of them already closed by the upstream, for as long as the route stayed quiet.
+#[test]
+fn upstream_connections_idle_for_the_keep_alive_are_closed_without_another_request() {
+    const BURST: usize = 6;
+    let upstream = MockUpstream::start();
+    let gate = Gate::new();
+    for _ in 0..BURST {
+        upstream.reply(Reply::Held(
+            gate.clone(),
+            Box::new(Reply::json(200, chat_response())),
+        ));
+    }
+    let gateway = Serve::new(single_route(
+        "/chat",
+        openai(
+            "llm/v1/chat",
+            "gpt-3.5-turbo",
+            &upstream.url("/v1/chat/completions"),
+        ),
+    ))
+    .env("AI_GATEWAY_UPSTREAM_KEEPALIVE_IDLE_TIMEOUT", "1")
+    .start();
+
+    std::thread::scope(|scope| {
+        for _ in 0..BURST {
+            scope.spawn(|| send_chat(&gateway));
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while upstream.requests().len() < BURST {
+            assert!(
+                Instant::now() < deadline,
+                "the burst never reached the upstream"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(upstream.open_connections(), BURST);
+        gate.open();
+    });
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while upstream.open_connections() > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "{} upstream connections still open 10 s after a 1 s keep-alive",
+            upstream.open_connections()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(upstream.requests().len(), BURST);
 }
 
 #[test]

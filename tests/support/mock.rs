@@ -12,7 +12,7 @@ use std::{
     io::{BufReader, Write},
     net::{Shutdown, SocketAddr, TcpListener, TcpStream},
     sync::{
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicBool, AtomicUsize, Ordering},
         Arc, Condvar, Mutex,
     },
     thread,
@@ -202,6 +202,8 @@ struct State {
 struct Shared {
     state: Mutex<State>,
     stopped: AtomicBool,
+    /// Connections accepted and not yet closed by the gateway.
+    open: AtomicUsize,
 }
 
 pub struct MockUpstream {
@@ -216,6 +218,7 @@ impl MockUpstream {
         let shared = Arc::new(Shared {
             state: Mutex::new(State::default()),
             stopped: AtomicBool::new(false),
+            open: AtomicUsize::new(0),
         });
         let accepting = Arc::clone(&shared);
         thread::spawn(move || {
@@ -225,7 +228,11 @@ impl MockUpstream {
                 }
                 let Ok(connection) = connection else { continue };
                 let serving = Arc::clone(&accepting);
-                thread::spawn(move || serve_connection(connection, &serving));
+                serving.open.fetch_add(1, Ordering::SeqCst);
+                thread::spawn(move || {
+                    serve_connection(connection, &serving);
+                    serving.open.fetch_sub(1, Ordering::SeqCst);
+                });
             }
         });
         MockUpstream { addr, shared }
@@ -248,6 +255,11 @@ impl MockUpstream {
         let mut state = self.shared.state.lock().unwrap();
         state.gates.extend(reply.gates());
         state.standing = Some(reply);
+    }
+
+    /// The connections the gateway has open to this upstream.
+    pub fn open_connections(&self) -> usize {
+        self.shared.open.load(Ordering::SeqCst)
     }
 
     /// Every request received so far, in order of arrival.

@@ -1,7 +1,7 @@
 //! Client connection pooling keyed on the authority part of the connection URI.
 
 use std::{
-    cell::{OnceCell, RefCell},
+    cell::{Cell, OnceCell, RefCell},
     collections::{HashMap, VecDeque},
     future::Future,
     io,
@@ -70,7 +70,38 @@ where
             available,
             permits,
             codec_config: OnceCell::new(),
+            sweep_armed: Cell::new(false),
         }))
+    }
+
+    /// Patched in (see PATCHES.md): makes sure a task will close this pool's idle connections once
+    /// they have been idle for the keep-alive, whether or not another request comes. Stock awc
+    /// closes them only when a request next asks the pool for the same host, so after a burst
+    /// they stayed open, most of them closed by the upstream and waiting here, for as long as the
+    /// host had no traffic. One task per pool at most, sleeping until the next connection is due,
+    /// and gone once no idle connection is left or the pool is dropped.
+    fn arm_sweep(&self) {
+        if self.sweep_armed.get() || tokio::runtime::Handle::try_current().is_err() {
+            return;
+        }
+        self.sweep_armed.set(true);
+        let pool = Rc::downgrade(&self.0);
+        let mut wait = self.config.conn_keep_alive;
+        actix_rt::spawn(async move {
+            loop {
+                sleep(wait).await;
+                let Some(live) = pool.upgrade() else {
+                    return;
+                };
+                match live.sweep(Instant::now()) {
+                    Some(next) => wait = next,
+                    None => {
+                        live.sweep_armed.set(false);
+                        return;
+                    }
+                }
+            }
+        });
     }
 
     /// The HTTP/1 codec settings every request on this pool shares. Patched in (see PATCHES.md):
@@ -79,17 +110,6 @@ where
     /// that the task is spawned on the worker that sends, inside its runtime.
     pub(crate) fn codec_config(&self) -> ServiceConfig {
         self.codec_config.get_or_init(ServiceConfig::default).clone()
-    }
-
-    /// Spawns a graceful shutdown task for the underlying I/O with a timeout.
-    fn close(&self, conn: ConnectionInnerType<Io>) {
-        if let Some(timeout) = self.config.disconnect_timeout {
-            if let ConnectionInnerType::H1(io) = conn {
-                if tokio::runtime::Handle::try_current().is_ok() {
-                    actix_rt::spawn(CloseConnection::new(io, timeout));
-                }
-            }
-        }
     }
 }
 
@@ -139,6 +159,45 @@ where
     available: RefCell<HashMap<Key, VecDeque<PooledConnection<Io>>, foldhash::fast::RandomState>>,
     permits: Arc<Semaphore>,
     codec_config: OnceCell<ServiceConfig>,
+    /// Whether a task to close idle connections is pending (patched in, see PATCHES.md).
+    sweep_armed: Cell<bool>,
+}
+
+impl<Io> ConnectionPoolInnerPriv<Io>
+where
+    Io: AsyncWrite + Unpin + 'static,
+{
+    /// Spawns a graceful shutdown task for the underlying I/O with a timeout.
+    fn close(&self, conn: ConnectionInnerType<Io>) {
+        if let Some(timeout) = self.config.disconnect_timeout {
+            if let ConnectionInnerType::H1(io) = conn {
+                if tokio::runtime::Handle::try_current().is_ok() {
+                    actix_rt::spawn(CloseConnection::new(io, timeout));
+                }
+            }
+        }
+    }
+
+    /// Patched in (see PATCHES.md): closes the idle connections unused for longer than the
+    /// keep-alive (each host's queue is in the order of last release, so they are at its front),
+    /// and says how long until the next idle one is due, or `None` when none is left.
+    fn sweep(&self, now: Instant) -> Option<Duration> {
+        let keep_alive = self.config.conn_keep_alive;
+        let mut next: Option<Duration> = None;
+        self.available.borrow_mut().retain(|_, conns| {
+            while conns.front().is_some_and(|c| now - c.used > keep_alive) {
+                if let Some(c) = conns.pop_front() {
+                    self.close(c.conn);
+                }
+            }
+            if let Some(c) = conns.front() {
+                let due = keep_alive.saturating_sub(now - c.used);
+                next = Some(next.map_or(due, |n| n.min(due)));
+            }
+            !conns.is_empty()
+        });
+        next
+    }
 }
 
 impl<S, Io> ConnectionPool<S, Io>
@@ -398,6 +457,7 @@ impl<Io: ConnectionIo> Acquired<Io> {
                 created,
                 used: Instant::now(),
             });
+        inner.arm_sweep();
 
         let _ = &self.permit;
     }
