@@ -28,6 +28,34 @@ fn chat_gateway(upstream: &MockUpstream) -> Gateway {
     ))
 }
 
+/// Sends `count` chat requests at once, each held by `upstream` until all of them have reached it,
+/// so that the gateway opens a connection for each; `while_held` runs then, before they are
+/// answered and the requests return.
+fn held_burst(upstream: &MockUpstream, gateway: &Gateway, count: usize, while_held: impl FnOnce()) {
+    let gate = Gate::new();
+    for _ in 0..count {
+        upstream.reply(Reply::Held(
+            gate.clone(),
+            Box::new(Reply::json(200, chat_response())),
+        ));
+    }
+    std::thread::scope(|scope| {
+        for _ in 0..count {
+            scope.spawn(|| send_chat(gateway));
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while upstream.requests().len() < count {
+            assert!(
+                Instant::now() < deadline,
+                "the burst never reached the upstream"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        while_held();
+        gate.open();
+    });
+}
+
 /// Sends the standard chat request to `/chat` and requires a 200.
 fn send_chat(gateway: &Gateway) {
     let response = http::post(&gateway.url("/chat"))
@@ -115,31 +143,10 @@ fn requests_upstream_carry_the_current_date() {
 fn after_a_burst_requests_reuse_the_most_recently_used_upstream_connection() {
     const BURST: usize = 8;
     let upstream = MockUpstream::start();
-    let gate = Gate::new();
-    for _ in 0..BURST {
-        upstream.reply(Reply::Held(
-            gate.clone(),
-            Box::new(Reply::json(200, chat_response())),
-        ));
-    }
-    upstream.always(Reply::json(200, chat_response()));
     let gateway = chat_gateway(&upstream);
+    held_burst(&upstream, &gateway, BURST, || {});
+    upstream.always(Reply::json(200, chat_response()));
     let send = || send_chat(&gateway);
-
-    std::thread::scope(|scope| {
-        for _ in 0..BURST {
-            scope.spawn(send);
-        }
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while upstream.requests().len() < BURST {
-            assert!(
-                Instant::now() < deadline,
-                "the burst never reached the upstream"
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        gate.open();
-    });
     let connections = |requests: &[Recorded]| -> HashSet<SocketAddr> {
         requests.iter().map(|r| r.connection).collect()
     };
@@ -162,13 +169,6 @@ fn after_a_burst_requests_reuse_the_most_recently_used_upstream_connection() {
 fn upstream_connections_idle_for_the_keep_alive_are_closed_without_another_request() {
     const BURST: usize = 6;
     let upstream = MockUpstream::start();
-    let gate = Gate::new();
-    for _ in 0..BURST {
-        upstream.reply(Reply::Held(
-            gate.clone(),
-            Box::new(Reply::json(200, chat_response())),
-        ));
-    }
     let gateway = Serve::new(single_route(
         "/chat",
         openai(
@@ -180,20 +180,8 @@ fn upstream_connections_idle_for_the_keep_alive_are_closed_without_another_reque
     .env("AI_GATEWAY_UPSTREAM_KEEPALIVE_IDLE_TIMEOUT", "1")
     .start();
 
-    std::thread::scope(|scope| {
-        for _ in 0..BURST {
-            scope.spawn(|| send_chat(&gateway));
-        }
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while upstream.requests().len() < BURST {
-            assert!(
-                Instant::now() < deadline,
-                "the burst never reached the upstream"
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        assert_eq!(upstream.open_connections(), BURST);
-        gate.open();
+    held_burst(&upstream, &gateway, BURST, || {
+        assert_eq!(upstream.open_connections(), BURST)
     });
 
     let deadline = Instant::now() + Duration::from_secs(10);
