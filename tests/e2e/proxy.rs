@@ -16,16 +16,21 @@ use serde_json::json;
 
 use crate::{assert_error, chat_request, chat_response, openai, CONFIGURED_AUTH};
 
-/// A gateway with one OpenAI chat route, `/chat`, to `upstream`.
-fn chat_gateway(upstream: &MockUpstream) -> Gateway {
-    Gateway::start(single_route(
+/// A configuration with one OpenAI chat route, `/chat`, to `upstream`.
+fn chat_config(upstream: &MockUpstream) -> serde_json::Value {
+    single_route(
         "/chat",
         openai(
             "llm/v1/chat",
             "gpt-3.5-turbo",
             &upstream.url("/v1/chat/completions"),
         ),
-    ))
+    )
+}
+
+/// A gateway with one OpenAI chat route, `/chat`, to `upstream`.
+fn chat_gateway(upstream: &MockUpstream) -> Gateway {
+    Gateway::start(chat_config(upstream))
 }
 
 /// Sends `count` chat requests at once, each held by `upstream` until all of them have reached it,
@@ -169,16 +174,9 @@ fn after_a_burst_requests_reuse_the_most_recently_used_upstream_connection() {
 fn upstream_connections_idle_for_the_keep_alive_are_closed_without_another_request() {
     const BURST: usize = 6;
     let upstream = MockUpstream::start();
-    let gateway = Serve::new(single_route(
-        "/chat",
-        openai(
-            "llm/v1/chat",
-            "gpt-3.5-turbo",
-            &upstream.url("/v1/chat/completions"),
-        ),
-    ))
-    .env("AI_GATEWAY_UPSTREAM_KEEPALIVE_IDLE_TIMEOUT", "1")
-    .start();
+    let gateway = Serve::new(chat_config(&upstream))
+        .env("AI_GATEWAY_UPSTREAM_KEEPALIVE_IDLE_TIMEOUT", "1")
+        .start();
 
     held_burst(&upstream, &gateway, BURST, || {
         assert_eq!(upstream.open_connections(), BURST)
